@@ -1,0 +1,30 @@
+"""Frozen-feature evaluation protocols on numpy / scikit-learn / scipy.
+
+kNN and linear-probe accuracy, retrieval recall@k / MRR / nDCG@k, Spearman for STS, k-means NMI/ARI.
+Every function accepts numpy arrays or torch tensors and returns Python floats.
+"""
+
+from cl_core.evaluation.clustering import clustering_scores
+from cl_core.evaluation.knn import knn_accuracy
+from cl_core.evaluation.linear_probe import linear_probe_accuracy
+from cl_core.evaluation.retrieval import (
+    first_positive_ranks,
+    mean_reciprocal_rank,
+    ndcg_at_k,
+    recall_at_k,
+    similarity_scores,
+)
+from cl_core.evaluation.sts import spearman, spearman_x100
+
+__all__ = [
+    "clustering_scores",
+    "first_positive_ranks",
+    "knn_accuracy",
+    "linear_probe_accuracy",
+    "mean_reciprocal_rank",
+    "ndcg_at_k",
+    "recall_at_k",
+    "similarity_scores",
+    "spearman",
+    "spearman_x100",
+]

@@ -1,0 +1,115 @@
+"""NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR.
+
+Chen, Kornblith, Norouzi, Hinton, "A Simple Framework for Contrastive Learning of Visual
+Representations", ICML 2020, arXiv:2002.05709.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from cl_core._validation import (
+    check_chunk_size,
+    check_reduction,
+    check_same_shape,
+    check_temperature,
+)
+from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._reduction import Reduction
+from cl_core.losses.masked_logits import masked_logits_loss
+
+
+def nt_xent(
+    z1: Tensor,
+    z2: Tensor,
+    temperature: float | Tensor = 0.5,
+    *,
+    normalize: bool = True,
+    reduction: Reduction = "mean",
+    chunk_size: int | None = None,
+) -> Tensor:
+    r"""SimCLR's NT-Xent loss over the 2N views of a batch of N pairs.
+
+    Stack the views as :math:`u = [z_1; z_2]` (2N rows, L2-normalised). Each row :math:`k` has one
+    positive, the other view of the same instance :math:`k^+ = (k + N) \bmod 2N`, and the other
+    2N - 2 rows as negatives; its own similarity is excluded:
+
+    .. math::
+
+        \ell_k = -\log \frac{\exp(u_k^\top u_{k^+} / \tau)}
+                            {\sum_{j \ne k} \exp(u_k^\top u_j / \tau)},
+        \qquad \mathcal{L} = \frac{1}{2N} \sum_{k=1}^{2N} \ell_k .
+
+    Args:
+        z1: First views, shape (N, D).
+        z2: Second views, shape (N, D); row i is the positive of row i of ``z1``.
+        temperature: :math:`\tau > 0` (the SimCLR paper sweeps 0.05-1.0; 0.5 is a default).
+        normalize: L2-normalise the embeddings first (cosine similarity, as in the paper).
+        reduction: ``"mean"`` (the paper's average over 2N rows), ``"sum"`` or ``"none"``.
+        chunk_size: Stream over candidate blocks of this size (see ``masked_logits_loss``).
+
+    Returns:
+        A scalar, or for ``"none"`` the (2N,) per-row losses: rows 0..N-1 anchor on ``z1``, rows
+        N..2N-1 on ``z2``.
+
+    Example:
+        >>> import torch
+        >>> z1, z2 = torch.randn(8, 16), torch.randn(8, 16)
+        >>> nt_xent(z1, z2, temperature=0.5).shape
+        torch.Size([])
+    """
+    u1 = prepared_embeddings(z1, "z1", normalize=normalize)
+    u2 = prepared_embeddings(z2, "z2", normalize=normalize)
+    check_same_shape(u1, u2, "z1", "z2")
+    check_temperature(temperature)
+    check_reduction(reduction)
+    batch = u1.shape[0]
+    views = torch.cat((u1, u2), dim=0)
+    rows = torch.arange(2 * batch, device=views.device)
+    return masked_logits_loss(
+        views,
+        views,
+        temperature=temperature,
+        positive_index=(rows + batch) % (2 * batch),
+        exclude_index=rows,
+        reduction=reduction,
+        chunk_size=chunk_size,
+    )
+
+
+class NTXentLoss(nn.Module):
+    """Module form of :func:`nt_xent` (SimCLR, arXiv:2002.05709), holding its hyper-parameters.
+
+    Example:
+        >>> import torch
+        >>> loss = NTXentLoss(temperature=0.5)(torch.randn(8, 16), torch.randn(8, 16))
+    """
+
+    def __init__(
+        self,
+        temperature: float = 0.5,
+        *,
+        normalize: bool = True,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        check_temperature(temperature)
+        check_reduction(reduction)
+        check_chunk_size(chunk_size)
+        self.temperature = temperature
+        self.normalize = normalize
+        self.reduction = reduction
+        self.chunk_size = chunk_size
+
+    def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
+        """Return :func:`nt_xent` of the two views, each (N, D)."""
+        return nt_xent(
+            z1,
+            z2,
+            self.temperature,
+            normalize=self.normalize,
+            reduction=self.reduction,
+            chunk_size=self.chunk_size,
+        )

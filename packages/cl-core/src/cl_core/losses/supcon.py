@@ -1,0 +1,127 @@
+"""Supervised contrastive loss (SupCon, the L_out form).
+
+Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020, arXiv:2004.11362.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from cl_core._validation import (
+    check_chunk_size,
+    check_labels,
+    check_num_views,
+    check_reduction,
+    check_temperature,
+)
+from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._reduction import Reduction
+from cl_core.losses.masked_logits import masked_logits_loss
+
+
+def supcon(
+    features: Tensor,
+    labels: Tensor | None = None,
+    temperature: float | Tensor = 0.1,
+    *,
+    normalize: bool = True,
+    reduction: Reduction = "mean",
+    chunk_size: int | None = None,
+) -> Tensor:
+    r"""SupCon :math:`\mathcal{L}^{sup}_{out}` over all V views of a batch of B labelled samples.
+
+    The V*B view embeddings :math:`z` (L2-normalised) are all anchors. For anchor :math:`i`,
+    :math:`A(i)` is every other view and :math:`P(i) \subset A(i)` those with the same label:
+
+    .. math::
+
+        \mathcal{L}^{sup}_{out} = \sum_i \frac{-1}{|P(i)|} \sum_{p \in P(i)}
+            \log \frac{\exp(z_i^\top z_p / \tau)}{\sum_{a \in A(i)} \exp(z_i^\top z_a / \tau)}
+
+    averaged (``"mean"``) over the V*B anchors. With ``labels=None`` each sample is its own class
+    (the SimCLR case): the positives of a view are the other V-1 views of the same sample. For
+    V = 2 and ``labels=None`` this equals :func:`cl_core.losses.nt_xent` of the two views exactly.
+    The authors' code also multiplies by ``temperature / base_temperature``; that factor is 1 at
+    their default and is not applied here.
+
+    Args:
+        features: View embeddings, shape (B, V, D) with V >= 2.
+        labels: (B,) integer class labels, or None for the self-supervised case.
+        temperature: :math:`\tau > 0` (paper: 0.1).
+        normalize: L2-normalise the embeddings first.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the per-anchor losses, shape (B, V)).
+        chunk_size: Stream over candidate blocks (see ``masked_logits_loss``).
+
+    Returns:
+        A scalar, or the (B, V) per-anchor losses for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> features = torch.randn(8, 2, 16)
+        >>> supcon(features, torch.tensor([0, 1, 0, 1, 2, 2, 3, 3])).shape
+        torch.Size([])
+    """
+    views = prepared_embeddings(
+        features, "features", normalize=normalize, shape="(B, V, D)", ndim=3
+    )
+    batch, num_views, dim = views.shape
+    check_num_views(num_views, "features")
+    check_temperature(temperature)
+    check_reduction(reduction)
+    if labels is None:
+        labels = torch.arange(batch, device=views.device)
+    else:
+        check_labels(labels, batch, "labels")
+    view_major = views.transpose(0, 1).reshape(num_views * batch, dim)
+    row_labels = labels.to(views.device).repeat(num_views)
+    per_anchor = masked_logits_loss(
+        view_major,
+        view_major,
+        temperature=temperature,
+        anchor_labels=row_labels,
+        candidate_labels=row_labels,
+        exclude_index=torch.arange(num_views * batch, device=views.device),
+        reduction=reduction,
+        chunk_size=chunk_size,
+    )
+    if reduction == "none":
+        return per_anchor.reshape(num_views, batch).T
+    return per_anchor
+
+
+class SupConLoss(nn.Module):
+    """Module form of :func:`supcon` (Khosla et al. 2020, arXiv:2004.11362).
+
+    Example:
+        >>> import torch
+        >>> loss = SupConLoss(temperature=0.1)(torch.randn(8, 2, 16), torch.arange(8) % 3)
+    """
+
+    def __init__(
+        self,
+        temperature: float = 0.1,
+        *,
+        normalize: bool = True,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        check_temperature(temperature)
+        check_reduction(reduction)
+        check_chunk_size(chunk_size)
+        self.temperature = temperature
+        self.normalize = normalize
+        self.reduction = reduction
+        self.chunk_size = chunk_size
+
+    def forward(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Return :func:`supcon` of (B, V, D) features and optional (B,) labels."""
+        return supcon(
+            features,
+            labels,
+            self.temperature,
+            normalize=self.normalize,
+            reduction=self.reduction,
+            chunk_size=self.chunk_size,
+        )

@@ -1,0 +1,3 @@
+"""Heterogeneous-graph recipes: MEOW and AdaMEOW."""
+
+__version__ = "0.1.0"
