@@ -1,0 +1,20 @@
+"""Regression tables (real data with data cards), CSV loading and the paper's data regimes."""
+
+from cl_regression.data.csv_table import load_csv_table
+from cl_regression.data.regimes import RegimeSplit, make_regime_split
+from cl_regression.data.tables import (
+    RegressionTable,
+    load_diabetes_table,
+    load_diamonds_table,
+    load_randhie_table,
+)
+
+__all__ = [
+    "RegimeSplit",
+    "RegressionTable",
+    "load_csv_table",
+    "load_diabetes_table",
+    "load_diamonds_table",
+    "load_randhie_table",
+    "make_regime_split",
+]

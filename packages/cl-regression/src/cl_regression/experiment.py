@@ -1,0 +1,109 @@
+"""Run the compared methods on one table and regime over several seeds; aggregate mean and std."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cl_regression.data.regimes import Regime, make_regime_split
+from cl_regression.data.tables import RegressionTable
+from cl_regression.evaluation import distance_spearman, regional_mae
+from cl_regression.training import METHODS, TrainConfig, fit_regressor
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One dataset/regime cell of the benchmark.
+
+    Attributes:
+        regime: ``"standard"``, ``"imbalanced"``, ``"few_shot"`` or ``"transfer"``.
+        target: evaluated target column (None: the table's default).
+        pretrain_target: transfer only: the column the encoder is pre-trained on.
+        drop: further columns left out of the features.
+        split: keyword arguments of :func:`cl_regression.data.make_regime_split`.
+    """
+
+    regime: Regime
+    target: str | None = None
+    pretrain_target: str | None = None
+    drop: tuple[str, ...] = ()
+    split: dict[str, float | int] = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentResult:
+    """Per method: metric name -> mean over seeds, plus ``<name>_std``; and the rows trained on."""
+
+    metrics: dict[str, dict[str, float]]
+    num_train: int
+    num_test: int
+
+
+def run_experiment(
+    table: RegressionTable,
+    spec: ExperimentSpec,
+    *,
+    methods: Sequence[str] = METHODS,
+    seeds: Sequence[int] = (0, 1, 2),
+    config: TrainConfig | None = None,
+) -> ExperimentResult:
+    """Train and evaluate every method on ``table`` under ``spec`` for each seed.
+
+    Metrics per seed: ``mae`` and ``mae_many``/``mae_medium``/``mae_few`` (test MAE in target units,
+    regions from the training-label density), ``spearman`` (embedding distance vs label distance on
+    the test rows), ``train_time_s`` and ``samples_per_s``. The split depends on the seed.
+
+    Returns:
+        An :class:`ExperimentResult`; a region metric is averaged over the seeds where it exists.
+    """
+    unknown = [method for method in methods if method not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {list(methods)}")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    target = spec.target or table.target
+    extra_drop = (spec.pretrain_target,) if spec.pretrain_target else ()
+    features, targets = table.arrays(target, drop=(*spec.drop, *extra_drop))
+    pretrain = None
+    if spec.pretrain_target is not None:
+        pretrain = table.frame[spec.pretrain_target].to_numpy(dtype=np.float64)
+    per_seed: dict[str, list[dict[str, float]]] = {method: [] for method in methods}
+    num_train = num_test = 0
+    for seed in seeds:
+        split = make_regime_split(targets, spec.regime, seed=seed, **spec.split)
+        train, test = split.train_index, split.test_index
+        num_train, num_test = len(train), len(test)
+        for method in methods:
+            fitted = fit_regressor(
+                method,
+                features[train],
+                targets[train] if pretrain is None else pretrain[train],
+                config=config,
+                seed=seed,
+                probe_targets=None if pretrain is None else targets[train],
+            )
+            scores = regional_mae(fitted.predict(features[test]), targets[test], targets[train])
+            scores["spearman"] = distance_spearman(
+                fitted.embed(features[test]), targets[test], seed=seed
+            )
+            scores["train_time_s"] = fitted.train_time_s
+            scores["samples_per_s"] = fitted.samples_seen / max(fitted.train_time_s, 1e-9)
+            per_seed[method].append(scores)
+    return ExperimentResult(
+        metrics={method: _aggregate(runs) for method, runs in per_seed.items()},
+        num_train=num_train,
+        num_test=num_test,
+    )
+
+
+def _aggregate(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Mean and (population) std over seeds of every metric present in at least one run."""
+    names = sorted({name for run in runs for name in run})
+    summary: dict[str, float] = {}
+    for name in names:
+        values = np.array([run[name] for run in runs if name in run])
+        summary[name] = float(values.mean())
+        summary[f"{name}_std"] = float(values.std())
+    return summary
