@@ -2,9 +2,9 @@
 
 Modality packages publish their benchmark recipes through the ``cl_bench.recipes`` entry-point group
 (``RECIPES``: a sequence of :class:`BenchRecipe`) and their ``cl-train`` sub-commands through the
-``cl_train.commands`` group (a ``register(subparsers)`` callable). Both targets must be cheap to import:
-torch-heavy stacks are imported inside the functions that run the work, so ``--help`` and ``--list``
-stay instant.
+``cl_train.commands`` group (a ``register(subparsers)`` callable). Both targets must be cheap to
+import: torch-heavy stacks are imported inside the functions that run the work, so ``--help`` and
+``--list`` stay instant.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 DataKind = Literal["real", "synthesized", "real+synthetic-target"]
-Profile = Literal["quick", "full"]
+#: ``quick``: under 10 minutes on 2 cores; ``full``: each paper's small-scale setting; ``smoke``: a
+#: sanity run of the quick recipes with the least work (its numbers mean nothing).
+Profile = Literal["quick", "full", "smoke"]
 
 
 @dataclass(frozen=True)
@@ -109,4 +111,5 @@ def discover_recipes() -> list[BenchRecipe]:
 
 def discover_train_commands() -> Mapping[str, Any]:
     """Entry points of ``cl-train`` sub-commands by modality name (not yet loaded)."""
-    return {ep.name: ep for ep in sorted(entry_points(group="cl_train.commands"), key=lambda e: e.name)}
+    commands = sorted(entry_points(group="cl_train.commands"), key=lambda e: e.name)
+    return {ep.name: ep for ep in commands}
