@@ -1,7 +1,7 @@
 """Shared fixtures: where the real data sets live.
 
-The data copies in ``shared/data`` sit beside the repository (``../shared/data`` from its root) and are
-never committed; ``CL_DATA_DIR`` overrides the location.
+The data copies in ``shared/data`` sit beside the repository (``../shared/data`` from its
+root) and are never committed; ``CL_DATA_DIR`` overrides the location.
 """
 
 from __future__ import annotations

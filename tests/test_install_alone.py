@@ -1,5 +1,8 @@
 """Each package installs and imports alone into a fresh virtual environment, without the other
-modalities' stacks. Slow (it builds venvs): run with ``uv run pytest -m slow tests/test_install_alone.py``."""
+modalities' stacks.
+
+Slow (it builds venvs): ``uv run pytest -m slow tests/test_install_alone.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOREIGN = {
-    "cl-core": ["transformers", "torch_geometric", "torchaudio", "torchvision", "sentence_transformers"],
+    "cl-core": [
+        "transformers",
+        "torch_geometric",
+        "torchaudio",
+        "torchvision",
+        "sentence_transformers",
+    ],
     "cl-text": ["torch_geometric", "torchaudio", "torchvision"],
     "cl-graph": ["transformers", "torchaudio", "torchvision"],
     "cl-regression": ["transformers", "torch_geometric", "torchaudio", "torchvision"],

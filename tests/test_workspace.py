@@ -1,5 +1,8 @@
-"""The workspace keeps the layout of ARCHITECTURE.md: every member exists, depends on cl-core plus only
-its own stacks, and imports nothing outside its locked dependency closure (so it installs alone)."""
+"""The workspace keeps the layout of ARCHITECTURE.md.
+
+Every member exists, depends on cl-core plus only its own stacks, and imports nothing outside its
+locked dependency closure (so it installs alone).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,13 @@ MODALITIES = ["vision", "text", "multimodal", "graph", "speech", "regression", "
 PACKAGES = {f"cl-{m}": ROOT / "packages" / f"cl-{m}" for m in ["core", *MODALITIES]}
 APPS = {name: ROOT / "apps" / name for name in ["cl-train", "cl-bench"]}
 MEMBERS = {**PACKAGES, **APPS}
-HEAVY_STACKS = {"transformers", "sentence-transformers", "torch-geometric", "torchaudio", "torchvision"}
+HEAVY_STACKS = {
+    "transformers",
+    "sentence-transformers",
+    "torch-geometric",
+    "torchaudio",
+    "torchvision",
+}
 OWN_STACK = {
     "cl-text": {"transformers", "sentence-transformers"},
     "cl-graph": {"torch-geometric"},
