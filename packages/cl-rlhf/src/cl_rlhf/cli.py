@@ -1,0 +1,103 @@
+"""``cl-train rlhf``: train a reward head on any chosen/rejected JSON Lines file.
+
+Registration imports only the standard library and :mod:`cl_core.cli`; the training code (torch,
+transformers) is imported when the command runs.
+
+Example:
+    cl-train rlhf --method flip --pairs pairs.jsonl --out runs/rm-flip
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
+
+PROG = "cl-train rlhf"
+METHOD_CHOICES = ("bt", "flip", "smooth", "margin", "contrastive")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``rlhf`` sub-command to ``cl-train``'s sub-parsers and return its parser."""
+    parser = subparsers.add_parser(
+        "rlhf",
+        help="reward model on preference pairs (Bradley-Terry, strength-aware, contrastive)",
+        description=(
+            "Train a reward head on frozen encoder features of chosen/rejected dialogues "
+            "(Secrets of RLHF Part II, arXiv:2401.06080). Writes reward_head.pt, metrics.json "
+            "and a feature cache to --out."
+        ),
+    )
+    parser.add_argument(
+        "--method", choices=METHOD_CHOICES, default="bt", help="recipe (default: bt)"
+    )
+    parser.add_argument(
+        "--pairs",
+        type=Path,
+        required=True,
+        metavar="FILE.jsonl",
+        help='JSON Lines (.jsonl or .jsonl.gz), one {"chosen": ..., "rejected": ...} per line',
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(f"cl-train-runs/{timestamp()}"),
+        help="run folder (default: ./cl-train-runs/<timestamp>)",
+    )
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        default=None,
+        help="local Hugging Face encoder folder (default: the packaged all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--max-length", type=positive_int, default=128, help="tokens kept (default: 128)"
+    )
+    parser.add_argument(
+        "--max-pairs", type=positive_int, default=None, help="read only the first N pairs"
+    )
+    parser.add_argument("--val-fraction", type=_fraction, default=0.1, help="default: 0.1")
+    parser.add_argument("--test-fraction", type=_fraction, default=0.2, help="default: 0.2")
+    parser.add_argument(
+        "--flip-fraction",
+        type=_fraction,
+        default=0.0,
+        help="inject label flips into this share of the training pairs (default: 0)",
+    )
+    parser.add_argument("--epochs", type=positive_int, default=20, help="default: 20")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="default: 0.001")
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
+    parser.add_argument(
+        "--ensemble-size",
+        type=positive_int,
+        default=10,
+        help="reward heads measuring preference strength (flip/smooth/margin; default: 10)",
+    )
+    parser.add_argument(
+        "--contrastive-weight",
+        type=positive_float,
+        default=0.1,
+        help="beta of the SimCSE auxiliary (contrastive; default: 0.1)",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; a bad input prints one line and returns exit status 2."""
+    from cl_rlhf.train_command import train_from_args
+
+    return run_with_user_errors(PROG, lambda: train_from_args(args))
