@@ -1,0 +1,63 @@
+"""Benchmark recipes of cl-text for ``cl-bench`` (import-light: no torch here)."""
+
+from __future__ import annotations
+
+from cl_core.registry import BenchDataset, BenchRecipe
+
+SICK_NLI = BenchDataset(
+    name="sick-nli",
+    kind="real",
+    card=(
+        "SICK 2014 train (Marelli et al., LREC 2014; CC BY-NC-SA 3.0): real human entailment "
+        "labels, "
+        "turned into 506 (premise, entailment, contradiction) triplets; evaluated on real STS "
+        "(SICK-R test, SemEval STS12-16). Needs --data-dir with sts/."
+    ),
+    needs_data_dir=True,
+)
+WORDNET = BenchDataset(
+    name="wordnet",
+    kind="real",
+    card=(
+        "WordNet 3.0 glosses and example sentences (Princeton; Debian wordnet-base, "
+        "/usr/share/wordnet) as real unlabelled sentences; evaluated on real STS (SICK-R test, "
+        "SemEval STS12-16). Needs --data-dir with sts/."
+    ),
+    needs_data_dir=True,
+)
+
+_RUN = "cl_text.bench_run:run_{}"
+
+RECIPES: tuple[BenchRecipe, ...] = (
+    BenchRecipe(
+        "simcse-sup",
+        "text",
+        (SICK_NLI,),
+        _RUN.format("simcse_sup"),
+        paper="Gao et al., SimCSE, EMNLP 2021, arXiv:2104.08821",
+    ),
+    BenchRecipe(
+        "viclsr",
+        "text",
+        (SICK_NLI,),
+        _RUN.format("viclsr"),
+        paper="Huynh et al., ViCLSR, 2026, arXiv:2603.21084",
+    ),
+    BenchRecipe(
+        "simcse",
+        "text",
+        (WORDNET,),
+        _RUN.format("simcse"),
+        paper="Gao et al., SimCSE, EMNLP 2021, arXiv:2104.08821",
+    ),
+    BenchRecipe(
+        "debcse", "text", (WORDNET,), _RUN.format("debcse"), paper="Miao et al., DebCSE, CIKM 2023"
+    ),
+    BenchRecipe(
+        "whitenedcse",
+        "text",
+        (WORDNET,),
+        _RUN.format("whitenedcse"),
+        paper="Zhuo et al., WhitenedCSE, ACL 2023",
+    ),
+)

@@ -1,0 +1,129 @@
+"""The cl-bench run function of every cl-text recipe: short CPU training, STS before and after.
+
+Profiles:
+
+* ``quick``: 8 steps of batch 32 (``QUICK_STEPS``, ``QUICK_BATCH``), evaluated on the first 100
+  pairs (``QUICK_PAIRS``) of each of STS12-16 and SICK-R (a documented subset; the row's notes
+  say so).
+* ``full``: one epoch (SICK NLI triplets, or the first 20,000 WordNet sentences) with batch 64,
+  evaluated on all of STS12-16 ("all" setting) and SICK-R test.
+
+The baseline is the base encoder (all-MiniLM-L6-v2) on the same STS sets, measured in the same
+process (once, shared by all rows of a ``cl-bench`` run).
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+from cl_core.registry import BenchContext, BenchResult
+from cl_text.bench import RECIPES
+
+QUICK_PAIRS = 100
+QUICK_STEPS = 8
+QUICK_BATCH = 32
+FULL_WORDNET_SENTENCES = 20_000
+_RECIPES = {recipe.method: recipe for recipe in RECIPES}
+
+
+def _sts_dir(context: BenchContext) -> Path:
+    if context.data_dir is None:
+        raise ValueError("cl-text recipes need --data-dir pointing at the shared data (with sts/)")
+    root = Path(context.data_dir)
+    return root / "sts" if (root / "sts").is_dir() else root
+
+
+@functools.cache
+def _base_encoder_scores(sts_dir: Path, limit: int | None) -> tuple[tuple[str, float], ...]:
+    """STS of the untouched base encoder, computed once per process and shared by the rows."""
+    from cl_text.data import load_sts_benchmarks
+    from cl_text.encoder import load_sentence_encoder
+    from cl_text.evaluation import evaluate_sts
+
+    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
+    return tuple(evaluate_sts(load_sentence_encoder(max_seq_len=32), sets).items())
+
+
+def run_method(method: str, context: BenchContext) -> BenchResult:
+    """Train ``method`` briefly and return its STS scores next to the base encoder's."""
+    from cl_text.data import WORDNET_DIR, load_sts_benchmarks
+    from cl_text.encoder import load_sentence_encoder
+    from cl_text.training import (
+        TextTrainConfig,
+        prepare_examples,
+        read_training_data,
+        train_sentence_encoder,
+    )
+
+    recipe = _RECIPES[method]
+    dataset = next(d for d in recipe.datasets if d.name == context.dataset)
+    quick = context.profile == "quick"
+    sts_dir = _sts_dir(context)
+    limit = QUICK_PAIRS if quick else None
+    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
+    train = sts_dir / "sick2014" / "SICK_train.txt" if dataset.name == "sick-nli" else WORDNET_DIR
+    batch_size = QUICK_BATCH if quick else 64
+    max_sentences = QUICK_STEPS * batch_size if quick else FULL_WORDNET_SENTENCES
+    model = load_sentence_encoder(max_seq_len=32)
+    data = read_training_data(method, train, max_sentences=max_sentences, seed=context.seed)
+    examples = prepare_examples(method, data, model, seed=context.seed)
+    config = TextTrainConfig(
+        method=method,
+        batch_size=batch_size,
+        lr=3e-5,
+        seed=context.seed,
+        max_steps=QUICK_STEPS if quick else -1,
+        trainer_options={"tensorboard": False, "log_every_n_steps": 1},
+    )
+    out = Path(tempfile.mkdtemp(prefix=f"cl-text-{method}-", dir=context.out_dir))
+    baseline = dict(_base_encoder_scores(sts_dir, limit))
+    results = train_sentence_encoder(
+        model, examples, config, out, eval_sets=sets, progress_bar=False, evaluate_before=False
+    )
+    subset = (
+        f"first {QUICK_PAIRS} pairs of each of STS12-16 and SICK-R test"
+        if quick
+        else "all of STS12-16 (all setting) and SICK-R test"
+    )
+    return BenchResult(
+        method=method,
+        modality="text",
+        dataset=dataset.name,
+        data_kind=dataset.kind,
+        encoder="all-MiniLM-L6-v2",
+        epochs=results["steps"] * batch_size / len(examples),
+        metrics={f"STS {k} (Spearman x100)": v for k, v in results["sts_after"].items()},
+        baselines={
+            "base all-MiniLM-L6-v2": {f"STS {k} (Spearman x100)": v for k, v in baseline.items()}
+        },
+        train_time_s=results["train_time_s"],
+        samples_per_s=results["samples_per_s"],
+        notes=f"{results['steps']} steps, batch {batch_size}; STS on {subset}. {dataset.card}",
+    )
+
+
+def run_simcse(context: BenchContext) -> BenchResult:
+    """cl-bench row: unsupervised SimCSE on WordNet sentences."""
+    return run_method("simcse", context)
+
+
+def run_simcse_sup(context: BenchContext) -> BenchResult:
+    """cl-bench row: supervised SimCSE on SICK NLI triplets."""
+    return run_method("simcse-sup", context)
+
+
+def run_viclsr(context: BenchContext) -> BenchResult:
+    """cl-bench row: ViCLSR (NLI-to-triplet adapter + supervised CL) on SICK."""
+    return run_method("viclsr", context)
+
+
+def run_debcse(context: BenchContext) -> BenchResult:
+    """cl-bench row: DebCSE (IPW-mined triplets) on WordNet sentences."""
+    return run_method("debcse", context)
+
+
+def run_whitenedcse(context: BenchContext) -> BenchResult:
+    """cl-bench row: WhitenedCSE on WordNet sentences."""
+    return run_method("whitenedcse", context)
