@@ -9,6 +9,10 @@ then the distributed loss on its own slice, and asserts:
   ``world_size`` times its slice of the single-process gradient (DDP's averaging removes the
   factor, see ``cl_core.distributed``);
 * sum: the per-rank losses sum to the global loss and the gradients equal the slices exactly.
+
+The spawns check both the helpers composed by hand and the public losses called with
+``gather=True``. Single-process tests below check that ``gather=True`` is a no-op without a
+process group and that CLIP's fused tiled path matches its dense path.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -32,6 +37,11 @@ from cl_core.distributed import (
 )
 from cl_core.losses import clip_loss, dcl, info_nce, masked_logits_loss, nt_xent, supcon
 from cl_core.losses._reduction import reduce_losses
+from cl_core.losses.clip import CLIPLoss
+from cl_core.losses.decoupled import DCLLoss, DCLWLoss
+from cl_core.losses.info_nce import InfoNCELoss
+from cl_core.losses.nt_xent import NTXentLoss
+from cl_core.losses.supcon import SupConLoss
 
 TEMPERATURE = 0.3
 DIM = 6
@@ -61,7 +71,19 @@ def check_every_loss(rank: int, world: int, port: int, sizes: list[int], reducti
     )
     try:
         check_helpers(rank, sizes)
-        for check in (check_nt_xent, check_info_nce, check_clip, check_supcon, check_dcl):
+        for check in (
+            check_nt_xent,
+            check_info_nce,
+            check_clip,
+            check_supcon,
+            check_dcl,
+            check_nt_xent_gather_flag,
+            check_info_nce_gather_flag,
+            check_clip_gather_flag,
+            check_supcon_gather_flag,
+            check_dcl_gather_flag,
+            check_dclw_gather_flag,
+        ):
             check(rank, world, sizes, reduction)
     finally:
         dist.destroy_process_group()
@@ -252,3 +274,159 @@ def check_dcl(rank: int, world: int, sizes: list[int], reduction: str) -> None:
     total = sum(sizes)
     inputs = [global_tensor(50, total, DIM), global_tensor(51, total, DIM)]
     compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_nt_xent_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    total = sum(sizes)
+    inputs = [global_tensor(60, total, DIM), global_tensor(61, total, DIM)]
+    for chunk_size in (None, 4):
+
+        def single_process(z1, z2):
+            return nt_xent(z1, z2, TEMPERATURE, reduction=reduction)
+
+        def distributed(z1, z2, chunk_size=chunk_size):
+            return nt_xent(
+                z1, z2, TEMPERATURE, reduction=reduction, chunk_size=chunk_size, gather=True
+            )
+
+        compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_info_nce_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    def single_process(query, positive, negatives, hard):
+        plain = info_nce(query, positive, None, TEMPERATURE, reduction="none")
+        shared = info_nce(query, positive, negatives, TEMPERATURE, reduction="none")
+        per_query = info_nce(query, positive, hard, TEMPERATURE, reduction="none")
+        return reduce_losses(plain + shared + per_query, reduction)
+
+    def distributed(query, positive, negatives, hard):
+        criterion = InfoNCELoss(TEMPERATURE, reduction="none", gather=True)
+        losses = [criterion(query, positive, extra) for extra in (None, negatives, hard)]
+        return reduce_losses(losses[0] + losses[1] + losses[2], reduction)
+
+    total = sum(sizes)
+    inputs = [
+        global_tensor(70, total, DIM),
+        global_tensor(71, total, DIM),
+        global_tensor(72, total, DIM),
+        global_tensor(73, total, 2, DIM),
+    ]
+    compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_clip_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    total = sum(sizes)
+    inputs = [global_tensor(80, total, DIM), global_tensor(81, total, DIM)]
+    for label_smoothing, chunk_size in ((0.0, None), (0.0, 2), (0.1, None)):
+
+        def single_process(image, text, label_smoothing=label_smoothing):
+            return clip_loss(
+                image, text, 1 / TEMPERATURE, label_smoothing=label_smoothing, reduction=reduction
+            )
+
+        def distributed(image, text, label_smoothing=label_smoothing, chunk_size=chunk_size):
+            return clip_loss(
+                image,
+                text,
+                1 / TEMPERATURE,
+                label_smoothing=label_smoothing,
+                reduction=reduction,
+                chunk_size=chunk_size,
+                gather=True,
+            )
+
+        compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_supcon_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    total = sum(sizes)
+    labels = torch.arange(total) % 2
+    inputs = [global_tensor(90, total, 3, DIM)]
+    for global_labels in (labels, None):
+        local_labels = None if global_labels is None else local_slice(global_labels, rank, sizes)
+
+        def single_process(features, global_labels=global_labels):
+            return supcon(
+                features, global_labels, TEMPERATURE, normalize=False, reduction=reduction
+            )
+
+        def distributed(features, local_labels=local_labels):
+            criterion = SupConLoss(TEMPERATURE, normalize=False, reduction=reduction, gather=True)
+            return criterion(features, local_labels)
+
+        compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_dcl_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    def single_process(z1, z2):
+        return dcl(z1, z2, TEMPERATURE, reduction=reduction)
+
+    def distributed(z1, z2):
+        return DCLLoss(TEMPERATURE, reduction=reduction, gather=True)(z1, z2)
+
+    total = sum(sizes)
+    inputs = [global_tensor(100, total, DIM), global_tensor(101, total, DIM)]
+    compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+def check_dclw_gather_flag(rank: int, world: int, sizes: list[int], reduction: str) -> None:
+    def single_process(z1, z2):
+        return dcl(z1, z2, TEMPERATURE, weighted=True, sigma=0.5, reduction=reduction)
+
+    def distributed(z1, z2):
+        return DCLWLoss(TEMPERATURE, sigma=0.5, reduction=reduction, gather=True)(z1, z2)
+
+    total = sum(sizes)
+    inputs = [global_tensor(110, total, DIM), global_tensor(111, total, DIM)]
+    compare(rank, world, sizes, reduction, inputs, single_process, distributed)
+
+
+GATHER_FLAG_CASES = {
+    "nt_xent": (lambda a, b, **kw: NTXentLoss(TEMPERATURE, **kw)(a, b), 2),
+    "info_nce": (lambda a, b, **kw: InfoNCELoss(TEMPERATURE, **kw)(a, b), 2),
+    "clip_loss": (lambda a, b, **kw: CLIPLoss(**kw)(a, b), 2),
+    "supcon": (lambda f, **kw: SupConLoss(TEMPERATURE, **kw)(f), 1),
+    "dcl": (lambda a, b, **kw: DCLLoss(TEMPERATURE, **kw)(a, b), 2),
+    "dclw": (lambda a, b, **kw: DCLWLoss(TEMPERATURE, **kw)(a, b), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATHER_FLAG_CASES))
+def test_gather_without_process_group_equals_local_loss(name):
+    loss_fn, num_inputs = GATHER_FLAG_CASES[name]
+    if name == "supcon":
+        inputs = [global_tensor(120, 5, 3, DIM)]
+    else:
+        inputs = [global_tensor(120 + i, 5, DIM) for i in range(num_inputs)]
+    results = []
+    for gather in (False, True):
+        leaves = [tensor.clone().requires_grad_() for tensor in inputs]
+        loss = loss_fn(*leaves, gather=gather)
+        results.append((loss, torch.autograd.grad(loss, leaves)))
+    (local_loss, local_grads), (gathered_loss, gathered_grads) = results
+    torch.testing.assert_close(gathered_loss, local_loss)
+    for gathered_grad, local_grad in zip(gathered_grads, local_grads, strict=True):
+        torch.testing.assert_close(gathered_grad, local_grad)
+
+
+def test_info_nce_rejects_hard_negative_weight_with_gather():
+    query, positive = global_tensor(130, 4, DIM), global_tensor(131, 4, DIM)
+    hard = global_tensor(132, 4, 2, DIM)
+    with pytest.raises(ValueError, match="hard_negative_weight"):
+        info_nce(query, positive, hard, hard_negative_weight=0.5, gather=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("chunk_size", [1, 3, 7])
+def test_clip_loss_with_chunk_size_equals_dense_clip_loss(chunk_size, reduction):
+    image, text = global_tensor(140, 7, DIM), global_tensor(141, 7, DIM)
+    results = []
+    for chunk in (None, chunk_size):
+        leaves = [image.clone().requires_grad_(), text.clone().requires_grad_()]
+        log_scale = torch.tensor(1.2, dtype=torch.float64, requires_grad=True)
+        loss = clip_loss(*leaves, log_scale.exp(), reduction=reduction, chunk_size=chunk)
+        results.append((loss, torch.autograd.grad(loss.sum(), [*leaves, log_scale])))
+    (dense_loss, dense_grads), (tiled_loss, tiled_grads) = results
+    torch.testing.assert_close(tiled_loss, dense_loss)
+    for tiled_grad, dense_grad in zip(tiled_grads, dense_grads, strict=True):
+        torch.testing.assert_close(tiled_grad, dense_grad)

@@ -8,6 +8,7 @@ vision-language pre-training", TMLR 2023, arXiv:2305.08675.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -18,9 +19,13 @@ from cl_core._validation import (
     check_reduction,
     check_same_shape,
 )
+from cl_core.distributed import gathered_pair
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction, reduce_losses
-from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.losses.masked_logits import AUTO_TILE_ELEMENTS, masked_logits_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 #: CLIP clips its learnable logit scale at 100 "to prevent scaling the logits by more than 100".
 MAX_LOGIT_SCALE = 100.0
@@ -39,6 +44,8 @@ def clip_loss(
     max_logit_scale: float = MAX_LOGIT_SCALE,
     reduction: Reduction = "mean",
     chunk_size: int | None = None,
+    gather: bool = False,
+    group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""Symmetric CLIP cross-entropy between matched image and text embeddings.
 
@@ -67,7 +74,17 @@ def clip_loss(
         max_logit_scale: Upper clip for the scale (CLIP: 100).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the (B,) per-pair mean of both
             directions).
-        chunk_size: Stream over candidate blocks (see ``masked_logits_loss``).
+        chunk_size: Stream over candidate blocks. Without label smoothing and ``gather``, given
+            a ``chunk_size`` or more than ``AUTO_TILE_ELEMENTS`` logits, both directions come from
+            one set of block products (:func:`cl_core.losses.tiled.tiled_symmetric_info_nce`);
+            otherwise each direction streams on its own (see ``masked_logits_loss``).
+        gather: Data-parallel training (open_clip's ``local_loss``): each direction scores the
+            local anchors against the other modality gathered from every rank
+            (:func:`cl_core.distributed.gathered_pair`), so B is the global batch size. Gradients
+            follow ``cl_core.distributed``'s convention: with ``"mean"`` and equal local batches
+            each rank's input gradient is world size times the single-process one, which DDP's
+            averaging cancels. A no-op when ``torch.distributed`` is not initialised.
+        group: Process group for ``gather``; None is the default group.
 
     Returns:
         A scalar, or the (B,) per-pair losses for ``"none"``.
@@ -90,8 +107,20 @@ def clip_loss(
         scale = logit_scale.reshape(()).clamp(max=max_logit_scale)
     else:
         scale = min(float(logit_scale), max_logit_scale)
-    image_to_text = _one_direction(images, texts, scale, label_smoothing, chunk_size)
-    text_to_image = _one_direction(texts, images, scale, label_smoothing, chunk_size)
+    batch = images.shape[0]
+    wants_tiling = chunk_size is not None or batch * batch > AUTO_TILE_ELEMENTS
+    if label_smoothing == 0.0 and not gather and wants_tiling:
+        from cl_core.losses.tiled import tiled_symmetric_info_nce
+
+        return tiled_symmetric_info_nce(
+            images, texts, 1.0 / scale, reduction=reduction, chunk_size=chunk_size
+        )
+    image_to_text = _one_direction(
+        images, texts, scale, label_smoothing, chunk_size, gather=gather, group=group
+    )
+    text_to_image = _one_direction(
+        texts, images, scale, label_smoothing, chunk_size, gather=gather, group=group
+    )
     return reduce_losses(0.5 * (image_to_text + text_to_image), reduction)
 
 
@@ -101,20 +130,28 @@ def _one_direction(
     scale: float | Tensor,
     label_smoothing: float,
     chunk_size: int | None,
+    *,
+    gather: bool,
+    group: ProcessGroup | None,
 ) -> Tensor:
     """Per-row cross-entropy of anchors over candidates, with the label-smoothing correction."""
+    if gather:
+        all_candidates, positive_index = gathered_pair(anchors, candidates, group)
+    else:
+        all_candidates = candidates
+        positive_index = torch.arange(anchors.shape[0], device=anchors.device)
     per_row = masked_logits_loss(
         anchors,
-        candidates,
+        all_candidates,
         temperature=1.0 / scale,
-        positive_index=torch.arange(anchors.shape[0], device=anchors.device),
+        positive_index=positive_index,
         reduction="none",
         chunk_size=chunk_size,
     )
     if label_smoothing == 0.0:
         return per_row
     matched = (anchors * candidates).sum(dim=1)
-    average = anchors @ candidates.mean(dim=0)
+    average = anchors @ all_candidates.mean(dim=0)
     return per_row + label_smoothing * scale * (matched - average).to(per_row.dtype)
 
 
@@ -123,6 +160,8 @@ class CLIPLoss(nn.Module):
 
     The parameter ``log_logit_scale`` starts at log(1/0.07) as in CLIP; the loss uses its
     exponential, clipped at ``max_logit_scale``. With ``learnable_scale=False`` it is a buffer.
+    ``gather=True`` scores local anchors against the other modality of every rank (see
+    :func:`clip_loss`).
 
     Example:
         >>> import torch
@@ -141,6 +180,8 @@ class CLIPLoss(nn.Module):
         max_logit_scale: float = MAX_LOGIT_SCALE,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         if not math.isfinite(initial_log_logit_scale):
@@ -162,6 +203,8 @@ class CLIPLoss(nn.Module):
         self.max_logit_scale = max_logit_scale
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, image: Tensor, text: Tensor) -> Tensor:
         """Return :func:`clip_loss` of image and text embeddings, each (B, D)."""
@@ -174,4 +217,6 @@ class CLIPLoss(nn.Module):
             max_logit_scale=self.max_logit_scale,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )

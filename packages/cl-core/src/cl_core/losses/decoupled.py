@@ -5,6 +5,8 @@ Yeh, Hong, Hsu, Liu, Chen, LeCun, "Decoupled Contrastive Learning", ECCV 2022, a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
@@ -15,9 +17,13 @@ from cl_core._validation import (
     check_same_shape,
     check_temperature,
 )
+from cl_core.distributed import gather_with_grad, gathered_views, rank_offset
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction, reduce_losses
 from cl_core.losses.masked_logits import masked_logits_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 
 def dcl(
@@ -30,6 +36,8 @@ def dcl(
     normalize: bool = True,
     reduction: Reduction = "mean",
     chunk_size: int | None = None,
+    gather: bool = False,
+    group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""DCL (``weighted=False``) or DCLW (``weighted=True``), both directions summed.
 
@@ -60,6 +68,14 @@ def dcl(
         normalize: L2-normalise the embeddings first.
         reduction: ``"mean"`` or ``"sum"`` over pairs, or ``"none"`` for the (B,) per-pair losses.
         chunk_size: Stream over candidate blocks (see ``masked_logits_loss``).
+        gather: Data-parallel training: score the 2B local anchors against the views gathered
+            from every rank (:func:`cl_core.distributed.gathered_views`); the two directions are
+            still summed per local pair, and DCLW's softmax runs over the gathered positive
+            similarities of the whole global batch (B is then the global batch size). Gradients
+            follow ``cl_core.distributed``'s convention: with ``"mean"`` and equal local batches
+            each rank's input gradient is world size times the single-process one, which DDP's
+            averaging cancels. A no-op when ``torch.distributed`` is not initialised.
+        group: Process group for ``gather``; None is the default group.
 
     Returns:
         A scalar, or the (B,) per-pair losses (both directions summed) for ``"none"``.
@@ -81,14 +97,18 @@ def dcl(
         raise ValueError(
             f"z1 and z2 must hold at least 2 pairs (B >= 2) for negatives, got B={batch}"
         )
-    views = torch.cat((u1, u2), dim=0)
-    rows = torch.arange(2 * batch, device=views.device)
+    if gather:
+        anchors, candidates, positive_index, exclude_index = gathered_views(u1, u2, group)
+    else:
+        anchors = candidates = torch.cat((u1, u2), dim=0)
+        exclude_index = torch.arange(2 * batch, device=anchors.device)
+        positive_index = (exclude_index + batch) % (2 * batch)
     per_row = masked_logits_loss(
-        views,
-        views,
+        anchors,
+        candidates,
         temperature=temperature,
-        positive_index=(rows + batch) % (2 * batch),
-        exclude_index=rows,
+        positive_index=positive_index,
+        exclude_index=exclude_index,
         positives_in_denominator="none",
         reduction="none",
         chunk_size=chunk_size,
@@ -96,13 +116,24 @@ def dcl(
     per_pair = per_row[:batch] + per_row[batch:]
     if weighted:
         positive_similarity = (u1 * u2).sum(dim=1).to(per_pair.dtype)
-        weight = 2.0 - batch * torch.softmax(positive_similarity / sigma, dim=0)
+        if gather:
+            # The vMF weight normalises over the global batch: softmax of the gathered
+            # similarities, then this rank's slice.
+            similarity = gather_with_grad(positive_similarity, group)
+            offset = rank_offset(batch, group)
+            weight = (2.0 - similarity.shape[0] * torch.softmax(similarity / sigma, dim=0))[
+                offset : offset + batch
+            ]
+        else:
+            weight = 2.0 - batch * torch.softmax(positive_similarity / sigma, dim=0)
         per_pair = per_pair + 2.0 * (1.0 - weight) * positive_similarity / temperature
     return reduce_losses(per_pair, reduction)
 
 
 class DCLLoss(nn.Module):
     """Module form of :func:`dcl` with ``weighted=False`` (Yeh et al. 2022, arXiv:2110.06848).
+
+    ``gather=True`` scores local anchors against the views of every rank (see :func:`dcl`).
 
     Example:
         >>> import torch
@@ -116,6 +147,8 @@ class DCLLoss(nn.Module):
         normalize: bool = True,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -125,6 +158,8 @@ class DCLLoss(nn.Module):
         self.normalize = normalize
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return the DCL loss of two (B, D) views."""
@@ -135,11 +170,16 @@ class DCLLoss(nn.Module):
             normalize=self.normalize,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )
 
 
 class DCLWLoss(nn.Module):
     """Module form of :func:`dcl` with ``weighted=True``: DCLW's von Mises-Fisher positive weight.
+
+    ``gather=True`` scores local anchors against the views of every rank and normalises the
+    weight over the global batch (see :func:`dcl`).
 
     Example:
         >>> import torch
@@ -154,6 +194,8 @@ class DCLWLoss(nn.Module):
         normalize: bool = True,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -165,6 +207,8 @@ class DCLWLoss(nn.Module):
         self.normalize = normalize
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return the DCLW loss of two (B, D) views."""
@@ -177,4 +221,6 @@ class DCLWLoss(nn.Module):
             normalize=self.normalize,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )

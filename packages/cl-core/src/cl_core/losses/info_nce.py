@@ -8,6 +8,7 @@ Contrastive Learning of Sentence Embeddings", EMNLP 2021, arXiv:2104.08821.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -19,9 +20,13 @@ from cl_core._validation import (
     check_same_width,
     check_temperature,
 )
+from cl_core.distributed import gather_with_grad, gathered_pair
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 
 def info_nce(
@@ -34,6 +39,8 @@ def info_nce(
     normalize: bool = True,
     reduction: Reduction = "mean",
     chunk_size: int | None = None,
+    gather: bool = False,
+    group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""InfoNCE of each query against its positive, the other positives, and explicit negatives.
 
@@ -64,6 +71,14 @@ def info_nce(
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the (B,) per-query losses).
         chunk_size: Stream over candidate blocks (see ``masked_logits_loss``). A non-zero
             ``hard_negative_weight`` needs dense log-weights, so the dense path is used then.
+        gather: Data-parallel training: score the local queries against the positives and the
+            explicit negatives gathered from every rank (:func:`cl_core.distributed.gathered_pair`,
+            :func:`cl_core.distributed.gather_with_grad`), i.e. B and M become global sizes.
+            Gradients follow ``cl_core.distributed``'s convention: with ``"mean"`` and equal local
+            batches each rank's input gradient is world size times the single-process one, which
+            DDP's averaging cancels. Not combinable with a non-zero ``hard_negative_weight``. A
+            no-op when ``torch.distributed`` is not initialised.
+        group: Process group for ``gather``; None is the default group.
 
     Returns:
         A scalar, or the (B,) per-query losses for ``"none"``.
@@ -83,22 +98,33 @@ def info_nce(
         raise ValueError(
             f"hard_negative_weight must be a finite float, got {hard_negative_weight!r}"
         )
+    if gather and hard_negative_weight != 0.0:
+        raise ValueError(
+            "hard_negative_weight must be 0 with gather=True (its log-weights are per local "
+            f"query), got {hard_negative_weight!r}"
+        )
     batch = queries.shape[0]
-    candidates = positives
+    if gather:
+        candidates, positive_index = gathered_pair(queries, positives, group)
+    else:
+        candidates = positives
+        positive_index = torch.arange(batch, device=queries.device)
     log_weights = None
     if negatives is not None:
         explicit, log_weights = _explicit_negatives(
             negatives, batch, normalize=normalize, hard_negative_weight=hard_negative_weight
         )
         check_same_width(queries, explicit, "query", "negatives")
-        candidates = torch.cat((positives, explicit.to(positives.dtype)), dim=0)
+        if gather:
+            explicit = gather_with_grad(explicit, group)
+        candidates = torch.cat((candidates, explicit.to(candidates.dtype)), dim=0)
     elif hard_negative_weight != 0.0:
         raise ValueError("hard_negative_weight needs per-query negatives of shape (B, K, D)")
     return masked_logits_loss(
         queries,
         candidates,
         temperature=temperature,
-        positive_index=torch.arange(batch, device=queries.device),
+        positive_index=positive_index,
         log_weights=log_weights,
         reduction=reduction,
         chunk_size=chunk_size,
@@ -145,6 +171,9 @@ def _explicit_negatives(
 class InfoNCELoss(nn.Module):
     """Module form of :func:`info_nce` (CPC arXiv:1807.03748; SimCSE arXiv:2104.08821).
 
+    ``gather=True`` scores local queries against the candidates of every rank (see
+    :func:`info_nce`).
+
     Example:
         >>> import torch
         >>> loss = InfoNCELoss(temperature=0.05)(torch.randn(4, 8), torch.randn(4, 8))
@@ -158,6 +187,8 @@ class InfoNCELoss(nn.Module):
         normalize: bool = True,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -168,6 +199,8 @@ class InfoNCELoss(nn.Module):
         self.normalize = normalize
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, query: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
         """Return :func:`info_nce` of queries (B, D), positives (B, D) and optional negatives."""
@@ -180,4 +213,6 @@ class InfoNCELoss(nn.Module):
             normalize=self.normalize,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )

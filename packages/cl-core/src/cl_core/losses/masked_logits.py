@@ -193,9 +193,8 @@ def _scaled_logits(anchors: Tensor, candidates: Tensor, temperature: float | Ten
 def _single_positive_losses(
     logits: Tensor, positive_index: Tensor, exclude_index: Tensor | None, mode: DenominatorMode
 ) -> Tensor:
-    """Per-row loss with one positive per row: gather plus a masked logsumexp, no (N, M) mask."""
+    """Per-row loss with one positive per row: masked cross-entropy or logsumexp, no (N, M) mask."""
     rows = torch.arange(logits.shape[0], device=logits.device)
-    positive_logits = logits.gather(1, positive_index.unsqueeze(1)).squeeze(1)
     drop_rows: list[Tensor] = []
     drop_columns: list[Tensor] = []
     if exclude_index is not None:
@@ -209,10 +208,13 @@ def _single_positive_losses(
     if drop_rows:
         minus_inf = torch.tensor(float("-inf"), dtype=logits.dtype, device=logits.device)
         denominator = logits.index_put((torch.cat(drop_rows), torch.cat(drop_columns)), minus_inf)
+    if mode == "all":
+        # Same value as logsumexp - positive logit, from one fused kernel.
+        return torch.nn.functional.cross_entropy(denominator, positive_index, reduction="none")
     log_denominator = torch.logsumexp(denominator, dim=1)
     if mode == "none":
         _check_negatives_present(log_denominator)
-    return log_denominator - positive_logits
+    return log_denominator - logits.gather(1, positive_index.unsqueeze(1)).squeeze(1)
 
 
 def _dense_positive_mask(

@@ -6,6 +6,8 @@ Representations", ICML 2020, arXiv:2002.05709.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
@@ -15,9 +17,13 @@ from cl_core._validation import (
     check_same_shape,
     check_temperature,
 )
+from cl_core.distributed import gathered_views
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 
 def nt_xent(
@@ -28,6 +34,8 @@ def nt_xent(
     normalize: bool = True,
     reduction: Reduction = "mean",
     chunk_size: int | None = None,
+    gather: bool = False,
+    group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""SimCLR's NT-Xent loss over the 2N views of a batch of N pairs.
 
@@ -48,10 +56,17 @@ def nt_xent(
         normalize: L2-normalise the embeddings first (cosine similarity, as in the paper).
         reduction: ``"mean"`` (the paper's average over 2N rows), ``"sum"`` or ``"none"``.
         chunk_size: Stream over candidate blocks of this size (see ``masked_logits_loss``).
+        gather: Data-parallel training: score the 2N local anchors against the views gathered
+            from every rank (:func:`cl_core.distributed.gathered_views`), so each anchor keeps its
+            row of the global-batch loss. Gradients follow ``cl_core.distributed``'s convention:
+            with ``"mean"`` and equal local batches each rank's input gradient is world size
+            times the single-process one, which DDP's averaging cancels. A no-op when
+            ``torch.distributed`` is not initialised.
+        group: Process group for ``gather``; None is the default group.
 
     Returns:
         A scalar, or for ``"none"`` the (2N,) per-row losses: rows 0..N-1 anchor on ``z1``, rows
-        N..2N-1 on ``z2``.
+        N..2N-1 on ``z2`` (local rows under ``gather``).
 
     Example:
         >>> import torch
@@ -64,15 +79,19 @@ def nt_xent(
     check_same_shape(u1, u2, "z1", "z2")
     check_temperature(temperature)
     check_reduction(reduction)
-    batch = u1.shape[0]
-    views = torch.cat((u1, u2), dim=0)
-    rows = torch.arange(2 * batch, device=views.device)
+    if gather:
+        anchors, candidates, positive_index, exclude_index = gathered_views(u1, u2, group)
+    else:
+        batch = u1.shape[0]
+        anchors = candidates = torch.cat((u1, u2), dim=0)
+        exclude_index = torch.arange(2 * batch, device=anchors.device)
+        positive_index = (exclude_index + batch) % (2 * batch)
     return masked_logits_loss(
-        views,
-        views,
+        anchors,
+        candidates,
         temperature=temperature,
-        positive_index=(rows + batch) % (2 * batch),
-        exclude_index=rows,
+        positive_index=positive_index,
+        exclude_index=exclude_index,
         reduction=reduction,
         chunk_size=chunk_size,
     )
@@ -80,6 +99,8 @@ def nt_xent(
 
 class NTXentLoss(nn.Module):
     """Module form of :func:`nt_xent` (SimCLR, arXiv:2002.05709), holding its hyper-parameters.
+
+    ``gather=True`` scores local anchors against the views of every rank (see :func:`nt_xent`).
 
     Example:
         >>> import torch
@@ -93,6 +114,8 @@ class NTXentLoss(nn.Module):
         normalize: bool = True,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -102,6 +125,8 @@ class NTXentLoss(nn.Module):
         self.normalize = normalize
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return :func:`nt_xent` of the two views, each (N, D)."""
@@ -112,4 +137,6 @@ class NTXentLoss(nn.Module):
             normalize=self.normalize,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )

@@ -5,6 +5,8 @@ Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020, arXiv:2004.11362
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
@@ -15,9 +17,13 @@ from cl_core._validation import (
     check_reduction,
     check_temperature,
 )
+from cl_core.distributed import gathered_multiview, rank_offset
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 
 def supcon(
@@ -28,6 +34,8 @@ def supcon(
     normalize: bool = True,
     reduction: Reduction = "mean",
     chunk_size: int | None = None,
+    gather: bool = False,
+    group: ProcessGroup | None = None,
 ) -> Tensor:
     r"""SupCon :math:`\mathcal{L}^{sup}_{out}` over all V views of a batch of B labelled samples.
 
@@ -52,6 +60,14 @@ def supcon(
         normalize: L2-normalise the embeddings first.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the per-anchor losses, shape (B, V)).
         chunk_size: Stream over candidate blocks (see ``masked_logits_loss``).
+        gather: Data-parallel training: the V*B local views are the anchors and the views and
+            labels gathered from every rank are the candidates
+            (:func:`cl_core.distributed.gathered_multiview`); with ``labels=None`` each sample's
+            class is its global row index. Gradients follow ``cl_core.distributed``'s
+            convention: with ``"mean"`` and equal local batches each rank's input gradient is
+            world size times the single-process one, which DDP's averaging cancels. A no-op when
+            ``torch.distributed`` is not initialised.
+        group: Process group for ``gather``; None is the default group.
 
     Returns:
         A scalar, or the (B, V) per-anchor losses for ``"none"``.
@@ -71,17 +87,25 @@ def supcon(
     check_reduction(reduction)
     if labels is None:
         labels = torch.arange(batch, device=views.device)
+        if gather:
+            labels = labels + rank_offset(batch, group)
     else:
         check_labels(labels, batch, "labels")
-    view_major = views.transpose(0, 1).reshape(num_views * batch, dim)
-    row_labels = labels.to(views.device).repeat(num_views)
+    if gather:
+        anchors, candidates, anchor_labels, candidate_labels, exclude_index = gathered_multiview(
+            views, labels, group
+        )
+    else:
+        anchors = candidates = views.transpose(0, 1).reshape(num_views * batch, dim)
+        anchor_labels = candidate_labels = labels.to(views.device).repeat(num_views)
+        exclude_index = torch.arange(num_views * batch, device=views.device)
     per_anchor = masked_logits_loss(
-        view_major,
-        view_major,
+        anchors,
+        candidates,
         temperature=temperature,
-        anchor_labels=row_labels,
-        candidate_labels=row_labels,
-        exclude_index=torch.arange(num_views * batch, device=views.device),
+        anchor_labels=anchor_labels,
+        candidate_labels=candidate_labels,
+        exclude_index=exclude_index,
         reduction=reduction,
         chunk_size=chunk_size,
     )
@@ -92,6 +116,8 @@ def supcon(
 
 class SupConLoss(nn.Module):
     """Module form of :func:`supcon` (Khosla et al. 2020, arXiv:2004.11362).
+
+    ``gather=True`` scores local views against the views of every rank (see :func:`supcon`).
 
     Example:
         >>> import torch
@@ -105,6 +131,8 @@ class SupConLoss(nn.Module):
         normalize: bool = True,
         reduction: Reduction = "mean",
         chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -114,6 +142,8 @@ class SupConLoss(nn.Module):
         self.normalize = normalize
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.gather = gather
+        self.group = group
 
     def forward(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
         """Return :func:`supcon` of (B, V, D) features and optional (B,) labels."""
@@ -124,4 +154,6 @@ class SupConLoss(nn.Module):
             normalize=self.normalize,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            gather=self.gather,
+            group=self.group,
         )
