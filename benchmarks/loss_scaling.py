@@ -232,8 +232,8 @@ def _markdown(report: dict[str, object]) -> str:
     lines = [
         f"Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} "
         f"(CPU), {machine['torch_threads']} threads; load average before/after "
-        f"{machine['load_average_before'][0]:.1f} / {machine['load_average_after'][0]:.1f} "
-        "(the machine was shared with other jobs). Synthesized random unit vectors, "
+        f"{machine['load_average_before'][0]:.1f} / {machine['load_average_after'][0]:.1f}. "
+        "Synthesized random unit vectors, "
         f"temperature {report['temperature']}, median of {report['repeats']} after a warm-up "
         f"(one run, no warm-up, for B > {LARGE_BATCH}).",
         "",
