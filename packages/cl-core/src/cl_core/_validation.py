@@ -164,3 +164,90 @@ def check_chunk_size(chunk_size: object) -> None:
         raise TypeError(f"chunk_size must be an int or None, got {type(chunk_size).__name__}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+
+
+DENOMINATOR_MODES = ("all", "self", "none")
+
+
+def check_rows_have_positive(positive_count: Tensor) -> None:
+    """Every anchor row of a contrastive loss needs at least one positive column."""
+    rows_without_positive = int((positive_count == 0).sum())
+    if rows_without_positive:
+        raise ValueError(
+            f"every anchor row needs at least one positive column; {rows_without_positive} of "
+            f"{positive_count.shape[0]} rows have none"
+        )
+
+
+def check_rows_have_negative(log_negatives: Tensor) -> None:
+    """With the positives left out of the denominator, an empty denominator has no defined loss."""
+    rows_without_negative = int(torch.isneginf(log_negatives).sum())
+    if rows_without_negative:
+        raise ValueError(
+            'positives_in_denominator="none" needs at least one negative column per row; '
+            f"{rows_without_negative} of {log_negatives.shape[0]} rows have none"
+        )
+
+
+def check_masked_logits_inputs(
+    anchors: Tensor,
+    candidates: Tensor,
+    *,
+    temperature: float | Tensor,
+    positive_index: Tensor | None,
+    anchor_labels: Tensor | None,
+    candidate_labels: Tensor | None,
+    positive_mask: Tensor | None = None,
+    exclude_index: Tensor | None,
+    negative_mask: Tensor | None = None,
+    log_weights: Tensor | None = None,
+    positives_in_denominator: str,
+    reduction: str,
+    chunk_size: int | None,
+) -> None:
+    """Validate the arguments of the masked-logits core, dense or tiled.
+
+    See :func:`cl_core.losses.masked_logits_loss` for the contract; the tiled engine takes no dense
+    (N, M) argument and leaves those None.
+    """
+    check_embeddings(anchors, "anchors", "(N, D)")
+    check_embeddings(candidates, "candidates", "(M, D)")
+    check_same_width(anchors, candidates, "anchors", "candidates")
+    check_temperature(temperature)
+    check_choice(positives_in_denominator, DENOMINATOR_MODES, "positives_in_denominator")
+    check_reduction(reduction)
+    check_chunk_size(chunk_size)
+    num_anchors, num_candidates = anchors.shape[0], candidates.shape[0]
+    shape = (num_anchors, num_candidates)
+
+    has_labels = anchor_labels is not None or candidate_labels is not None
+    sources = sum((positive_index is not None, has_labels, positive_mask is not None))
+    if sources != 1:
+        raise ValueError(
+            "give exactly one source of positives: positive_index, anchor_labels + "
+            f"candidate_labels, or positive_mask; got {sources}"
+        )
+    if has_labels:
+        if anchor_labels is None or candidate_labels is None:
+            raise ValueError("anchor_labels and candidate_labels must be given together")
+        check_labels(anchor_labels, num_anchors, "anchor_labels")
+        check_labels(candidate_labels, num_candidates, "candidate_labels")
+    if positive_index is not None:
+        check_index(positive_index, num_anchors, num_candidates, "positive_index")
+    if positive_mask is not None:
+        check_dense_mask(positive_mask, shape, "positive_mask")
+    if negative_mask is not None:
+        check_dense_mask(negative_mask, shape, "negative_mask")
+    if exclude_index is not None:
+        check_index(
+            exclude_index, num_anchors, num_candidates, "exclude_index", allow_minus_one=True
+        )
+        if positive_index is not None and bool((positive_index == exclude_index).any()):
+            raise ValueError("positive_index and exclude_index must differ in every row")
+    if log_weights is not None:
+        check_tensor_dim(log_weights, 2, "log_weights", f"{shape}")
+        check_floating(log_weights, "log_weights")
+        if tuple(log_weights.shape) != shape:
+            raise ValueError(f"log_weights must have shape {shape}, got {tuple(log_weights.shape)}")
+        if not bool((log_weights < float("inf")).all()):
+            raise ValueError("log_weights must be < +inf and not NaN (-inf drops a term)")

@@ -18,17 +18,8 @@ import torch
 from torch import Tensor
 
 from cl_core._validation import (
-    check_choice,
-    check_chunk_size,
-    check_dense_mask,
-    check_embeddings,
-    check_floating,
-    check_index,
-    check_labels,
-    check_reduction,
-    check_same_width,
-    check_temperature,
-    check_tensor_dim,
+    check_masked_logits_inputs,
+    check_rows_have_negative,
 )
 from cl_core.losses._reduction import Reduction, reduce_losses
 
@@ -37,7 +28,6 @@ from cl_core.losses._reduction import Reduction, reduce_losses
 AUTO_TILE_ELEMENTS = 4096 * 4096
 
 DenominatorMode = Literal["all", "self", "none"]
-DENOMINATOR_MODES = ("all", "self", "none")
 
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
 
@@ -118,7 +108,7 @@ def masked_logits_loss(
         >>> masked_logits_loss(a, c, temperature=0.1, positive_index=index).shape
         torch.Size([])
     """
-    _check_core_inputs(
+    check_masked_logits_inputs(
         anchors,
         candidates,
         temperature=temperature,
@@ -139,9 +129,9 @@ def masked_logits_loss(
     )
     wants_tiling = chunk_size is not None or num_anchors * num_candidates > AUTO_TILE_ELEMENTS
     if wants_tiling and not has_dense_argument:
-        from cl_core.losses.tiled import tiled_masked_logits_loss
+        from cl_core.losses.tiled import tiled_loss_unchecked
 
-        return tiled_masked_logits_loss(
+        return tiled_loss_unchecked(
             anchors,
             candidates,
             temperature=temperature,
@@ -213,7 +203,7 @@ def _single_positive_losses(
         return torch.nn.functional.cross_entropy(denominator, positive_index, reduction="none")
     log_denominator = torch.logsumexp(denominator, dim=1)
     if mode == "none":
-        _check_negatives_present(log_denominator)
+        check_rows_have_negative(log_denominator)
     return log_denominator - logits.gather(1, positive_index.unsqueeze(1)).squeeze(1)
 
 
@@ -279,77 +269,7 @@ def _dense_losses(
         return torch.logsumexp(denominator, dim=1) - positive_mean
     log_negatives = torch.logsumexp(torch.where(negatives, negative_logits, minus_inf), dim=1)
     if mode == "none":
-        _check_negatives_present(log_negatives)
+        check_rows_have_negative(log_negatives)
         return log_negatives - positive_mean
     per_pair = torch.logaddexp(log_negatives.unsqueeze(1), logits) - logits
     return torch.where(positives, per_pair, 0.0).sum(dim=1) / positive_counts
-
-
-def _check_negatives_present(log_negatives: Tensor) -> None:
-    """With the positives left out of the denominator, an empty denominator has no defined loss."""
-    rows_without_negative = int(torch.isneginf(log_negatives).sum())
-    if rows_without_negative:
-        raise ValueError(
-            'positives_in_denominator="none" needs at least one negative column per row; '
-            f"{rows_without_negative} of {log_negatives.shape[0]} rows have none"
-        )
-
-
-def _check_core_inputs(
-    anchors: Tensor,
-    candidates: Tensor,
-    *,
-    temperature: float | Tensor,
-    positive_index: Tensor | None,
-    anchor_labels: Tensor | None,
-    candidate_labels: Tensor | None,
-    positive_mask: Tensor | None,
-    exclude_index: Tensor | None,
-    negative_mask: Tensor | None,
-    log_weights: Tensor | None,
-    positives_in_denominator: str,
-    reduction: str,
-    chunk_size: int | None,
-) -> None:
-    """Validate the arguments of :func:`masked_logits_loss` (see its docstring for the contract)."""
-    check_embeddings(anchors, "anchors", "(N, D)")
-    check_embeddings(candidates, "candidates", "(M, D)")
-    check_same_width(anchors, candidates, "anchors", "candidates")
-    check_temperature(temperature)
-    check_choice(positives_in_denominator, DENOMINATOR_MODES, "positives_in_denominator")
-    check_reduction(reduction)
-    check_chunk_size(chunk_size)
-    num_anchors, num_candidates = anchors.shape[0], candidates.shape[0]
-    shape = (num_anchors, num_candidates)
-
-    has_labels = anchor_labels is not None or candidate_labels is not None
-    sources = sum((positive_index is not None, has_labels, positive_mask is not None))
-    if sources != 1:
-        raise ValueError(
-            "give exactly one source of positives: positive_index, anchor_labels + "
-            f"candidate_labels, or positive_mask; got {sources}"
-        )
-    if has_labels:
-        if anchor_labels is None or candidate_labels is None:
-            raise ValueError("anchor_labels and candidate_labels must be given together")
-        check_labels(anchor_labels, num_anchors, "anchor_labels")
-        check_labels(candidate_labels, num_candidates, "candidate_labels")
-    if positive_index is not None:
-        check_index(positive_index, num_anchors, num_candidates, "positive_index")
-    if positive_mask is not None:
-        check_dense_mask(positive_mask, shape, "positive_mask")
-    if negative_mask is not None:
-        check_dense_mask(negative_mask, shape, "negative_mask")
-    if exclude_index is not None:
-        check_index(
-            exclude_index, num_anchors, num_candidates, "exclude_index", allow_minus_one=True
-        )
-        if positive_index is not None and bool((positive_index == exclude_index).any()):
-            raise ValueError("positive_index and exclude_index must differ in every row")
-    if log_weights is not None:
-        check_tensor_dim(log_weights, 2, "log_weights", f"{shape}")
-        check_floating(log_weights, "log_weights")
-        if tuple(log_weights.shape) != shape:
-            raise ValueError(f"log_weights must have shape {shape}, got {tuple(log_weights.shape)}")
-        if not bool((log_weights < float("inf")).all()):
-            raise ValueError("log_weights must be < +inf and not NaN (-inf drops a term)")

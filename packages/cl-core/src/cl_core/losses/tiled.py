@@ -23,18 +23,17 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 from cl_core._validation import (
-    check_choice,
     check_chunk_size,
     check_embeddings,
-    check_index,
-    check_labels,
+    check_masked_logits_inputs,
     check_reduction,
+    check_rows_have_negative,
+    check_rows_have_positive,
     check_same_shape,
-    check_same_width,
     check_temperature,
 )
 from cl_core.losses._reduction import Reduction, reduce_losses
-from cl_core.losses.masked_logits import DENOMINATOR_MODES, DenominatorMode
+from cl_core.losses.masked_logits import DenominatorMode
 
 #: Target number of float32 logits in one block (32 Mi elements = 128 MiB): large enough that the
 #: block product runs near the matrix-multiply peak, small enough to bound the extra memory.
@@ -122,7 +121,7 @@ def tiled_masked_logits_loss(
         >>> loss.shape
         torch.Size([])
     """
-    _check_inputs(
+    check_masked_logits_inputs(
         anchors,
         candidates,
         temperature=temperature,
@@ -134,6 +133,37 @@ def tiled_masked_logits_loss(
         reduction=reduction,
         chunk_size=chunk_size,
     )
+    return tiled_loss_unchecked(
+        anchors,
+        candidates,
+        temperature=temperature,
+        positive_index=positive_index,
+        anchor_labels=anchor_labels,
+        candidate_labels=candidate_labels,
+        exclude_index=exclude_index,
+        positives_in_denominator=positives_in_denominator,
+        reduction=reduction,
+        chunk_size=chunk_size,
+    )
+
+
+def tiled_loss_unchecked(
+    anchors: Tensor,
+    candidates: Tensor,
+    *,
+    temperature: float | Tensor,
+    positive_index: Tensor | None,
+    anchor_labels: Tensor | None,
+    candidate_labels: Tensor | None,
+    exclude_index: Tensor | None,
+    positives_in_denominator: DenominatorMode,
+    reduction: Reduction,
+    chunk_size: int | None,
+) -> Tensor:
+    """:func:`tiled_masked_logits_loss` for callers that have validated the arguments already.
+
+    The masked-logits core calls this after its own checks, so inputs are scanned once.
+    """
     block = chunk_size or default_block_size(anchors.shape[0], candidates.shape[0])
     positions = _Positions(
         positive_index=None if positive_index is None else positive_index.long(),
@@ -296,12 +326,12 @@ class _TiledMaskedLogits(torch.autograd.Function):
             _accumulate_row_logsumexp(logits, row_max, row_sum)
         log_denominator = row_max + row_sum.log()
         if by_label:
-            _check_positives_present(positive_count)
+            check_rows_have_positive(positive_count)
         else:
             positive_sum = (scaled * c[positions.positive_index]).sum(dim=1)
             positive_count.fill_(1.0)
         if mode == "none":
-            _check_negatives_present(log_denominator)
+            check_rows_have_negative(log_denominator)
 
         if mode == "self":
             per_row, row_weight = _self_mode_terms(
@@ -492,65 +522,3 @@ def _accumulate_row_logsumexp(logits: Tensor, row_max: Tensor, row_sum: Tensor) 
     row_sum.mul_(torch.exp(row_max - shift))
     row_sum.add_(logits.sub_(shift.unsqueeze(1)).exp_().sum(dim=1))
     row_max.copy_(new_max)
-
-
-def _check_positives_present(positive_count: Tensor) -> None:
-    rows_without_positive = int((positive_count == 0).sum())
-    if rows_without_positive:
-        raise ValueError(
-            f"every anchor row needs at least one positive column; {rows_without_positive} of "
-            f"{positive_count.shape[0]} rows have none"
-        )
-
-
-def _check_negatives_present(log_negatives: Tensor) -> None:
-    rows_without_negative = int(torch.isneginf(log_negatives).sum())
-    if rows_without_negative:
-        raise ValueError(
-            'positives_in_denominator="none" needs at least one negative column per row; '
-            f"{rows_without_negative} of {log_negatives.shape[0]} rows have none"
-        )
-
-
-def _check_inputs(
-    anchors: Tensor,
-    candidates: Tensor,
-    *,
-    temperature: float | Tensor,
-    positive_index: Tensor | None,
-    anchor_labels: Tensor | None,
-    candidate_labels: Tensor | None,
-    exclude_index: Tensor | None,
-    positives_in_denominator: str,
-    reduction: str,
-    chunk_size: int | None,
-) -> None:
-    """Validate the arguments of :func:`tiled_masked_logits_loss` (see its docstring)."""
-    check_embeddings(anchors, "anchors", "(N, D)")
-    check_embeddings(candidates, "candidates", "(M, D)")
-    check_same_width(anchors, candidates, "anchors", "candidates")
-    check_temperature(temperature)
-    check_choice(positives_in_denominator, DENOMINATOR_MODES, "positives_in_denominator")
-    check_reduction(reduction)
-    check_chunk_size(chunk_size)
-    num_anchors, num_candidates = anchors.shape[0], candidates.shape[0]
-    has_labels = anchor_labels is not None or candidate_labels is not None
-    if (positive_index is not None) == has_labels:
-        raise ValueError(
-            "give exactly one source of positives: positive_index, or anchor_labels + "
-            f"candidate_labels; got positive_index={positive_index is not None}, "
-            f"labels={has_labels}"
-        )
-    if has_labels:
-        if anchor_labels is None or candidate_labels is None:
-            raise ValueError("anchor_labels and candidate_labels must be given together")
-        check_labels(anchor_labels, num_anchors, "anchor_labels")
-        check_labels(candidate_labels, num_candidates, "candidate_labels")
-    else:
-        check_index(positive_index, num_anchors, num_candidates, "positive_index")
-    if exclude_index is not None:
-        check_index(
-            exclude_index, num_anchors, num_candidates, "exclude_index", allow_minus_one=True
-        )
-        if positive_index is not None and bool((positive_index == exclude_index).any()):
-            raise ValueError("positive_index and exclude_index must differ in every row")
