@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core._validation import (
-    check_chunk_size,
     check_positive_float,
     check_reduction,
     check_same_shape,
@@ -19,6 +18,7 @@ from cl_core._validation import (
 )
 from cl_core.distributed import gather_with_grad, gathered_views, rank_offset
 from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._module import BatchLossModule
 from cl_core.losses._reduction import Reduction, reduce_losses
 from cl_core.losses.masked_logits import masked_logits_loss
 
@@ -130,7 +130,7 @@ def dcl(
     return reduce_losses(per_pair, reduction)
 
 
-class DCLLoss(nn.Module):
+class DCLLoss(BatchLossModule):
     """Module form of :func:`dcl` with ``weighted=False`` (Yeh et al. 2022, arXiv:2110.06848).
 
     ``gather=True`` scores local anchors against the views of every rank (see :func:`dcl`).
@@ -150,16 +150,14 @@ class DCLLoss(nn.Module):
         gather: bool = False,
         group: ProcessGroup | None = None,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
-        check_reduction(reduction)
-        check_chunk_size(chunk_size)
-        self.temperature = temperature
-        self.normalize = normalize
-        self.reduction = reduction
-        self.chunk_size = chunk_size
-        self.gather = gather
-        self.group = group
+        super().__init__(
+            temperature,
+            normalize=normalize,
+            reduction=reduction,
+            chunk_size=chunk_size,
+            gather=gather,
+            group=group,
+        )
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return the DCL loss of two (B, D) views."""
@@ -167,15 +165,11 @@ class DCLLoss(nn.Module):
             z1,
             z2,
             self.temperature,
-            normalize=self.normalize,
-            reduction=self.reduction,
-            chunk_size=self.chunk_size,
-            gather=self.gather,
-            group=self.group,
+            **self.loss_options(),
         )
 
 
-class DCLWLoss(nn.Module):
+class DCLWLoss(BatchLossModule):
     """Module form of :func:`dcl` with ``weighted=True``: DCLW's von Mises-Fisher positive weight.
 
     ``gather=True`` scores local anchors against the views of every rank and normalises the
@@ -197,18 +191,16 @@ class DCLWLoss(nn.Module):
         gather: bool = False,
         group: ProcessGroup | None = None,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
+        super().__init__(
+            temperature,
+            normalize=normalize,
+            reduction=reduction,
+            chunk_size=chunk_size,
+            gather=gather,
+            group=group,
+        )
         check_positive_float(sigma, "sigma")
-        check_reduction(reduction)
-        check_chunk_size(chunk_size)
-        self.temperature = temperature
         self.sigma = sigma
-        self.normalize = normalize
-        self.reduction = reduction
-        self.chunk_size = chunk_size
-        self.gather = gather
-        self.group = group
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return the DCLW loss of two (B, D) views."""
@@ -218,9 +210,5 @@ class DCLWLoss(nn.Module):
             self.temperature,
             weighted=True,
             sigma=self.sigma,
-            normalize=self.normalize,
-            reduction=self.reduction,
-            chunk_size=self.chunk_size,
-            gather=self.gather,
-            group=self.group,
+            **self.loss_options(),
         )

@@ -11,10 +11,9 @@ import math
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core._validation import (
-    check_chunk_size,
     check_reduction,
     check_same_shape,
     check_same_width,
@@ -22,6 +21,7 @@ from cl_core._validation import (
 )
 from cl_core.distributed import gather_with_grad, gathered_pair
 from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._module import BatchLossModule
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
 
@@ -168,7 +168,7 @@ def _explicit_negatives(
     return flat, log_weights
 
 
-class InfoNCELoss(nn.Module):
+class InfoNCELoss(BatchLossModule):
     """Module form of :func:`info_nce` (CPC arXiv:1807.03748; SimCSE arXiv:2104.08821).
 
     ``gather=True`` scores local queries against the candidates of every rank (see
@@ -190,17 +190,15 @@ class InfoNCELoss(nn.Module):
         gather: bool = False,
         group: ProcessGroup | None = None,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
-        check_reduction(reduction)
-        check_chunk_size(chunk_size)
-        self.temperature = temperature
+        super().__init__(
+            temperature,
+            normalize=normalize,
+            reduction=reduction,
+            chunk_size=chunk_size,
+            gather=gather,
+            group=group,
+        )
         self.hard_negative_weight = hard_negative_weight
-        self.normalize = normalize
-        self.reduction = reduction
-        self.chunk_size = chunk_size
-        self.gather = gather
-        self.group = group
 
     def forward(self, query: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
         """Return :func:`info_nce` of queries (B, D), positives (B, D) and optional negatives."""
@@ -210,9 +208,5 @@ class InfoNCELoss(nn.Module):
             negatives,
             self.temperature,
             hard_negative_weight=self.hard_negative_weight,
-            normalize=self.normalize,
-            reduction=self.reduction,
-            chunk_size=self.chunk_size,
-            gather=self.gather,
-            group=self.group,
+            **self.loss_options(),
         )

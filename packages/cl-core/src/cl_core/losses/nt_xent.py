@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core._validation import (
-    check_chunk_size,
     check_reduction,
     check_same_shape,
     check_temperature,
 )
 from cl_core.distributed import gathered_views
 from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._module import BatchLossModule
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
 
@@ -97,7 +97,7 @@ def nt_xent(
     )
 
 
-class NTXentLoss(nn.Module):
+class NTXentLoss(BatchLossModule):
     """Module form of :func:`nt_xent` (SimCLR, arXiv:2002.05709), holding its hyper-parameters.
 
     ``gather=True`` scores local anchors against the views of every rank (see :func:`nt_xent`).
@@ -117,16 +117,14 @@ class NTXentLoss(nn.Module):
         gather: bool = False,
         group: ProcessGroup | None = None,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
-        check_reduction(reduction)
-        check_chunk_size(chunk_size)
-        self.temperature = temperature
-        self.normalize = normalize
-        self.reduction = reduction
-        self.chunk_size = chunk_size
-        self.gather = gather
-        self.group = group
+        super().__init__(
+            temperature,
+            normalize=normalize,
+            reduction=reduction,
+            chunk_size=chunk_size,
+            gather=gather,
+            group=group,
+        )
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return :func:`nt_xent` of the two views, each (N, D)."""
@@ -134,9 +132,5 @@ class NTXentLoss(nn.Module):
             z1,
             z2,
             self.temperature,
-            normalize=self.normalize,
-            reduction=self.reduction,
-            chunk_size=self.chunk_size,
-            gather=self.gather,
-            group=self.group,
+            **self.loss_options(),
         )

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core._validation import (
-    check_chunk_size,
     check_labels,
     check_num_views,
     check_reduction,
@@ -19,6 +18,7 @@ from cl_core._validation import (
 )
 from cl_core.distributed import gathered_multiview, rank_offset
 from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._module import BatchLossModule
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
 
@@ -114,7 +114,7 @@ def supcon(
     return per_anchor
 
 
-class SupConLoss(nn.Module):
+class SupConLoss(BatchLossModule):
     """Module form of :func:`supcon` (Khosla et al. 2020, arXiv:2004.11362).
 
     ``gather=True`` scores local views against the views of every rank (see :func:`supcon`).
@@ -134,16 +134,14 @@ class SupConLoss(nn.Module):
         gather: bool = False,
         group: ProcessGroup | None = None,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
-        check_reduction(reduction)
-        check_chunk_size(chunk_size)
-        self.temperature = temperature
-        self.normalize = normalize
-        self.reduction = reduction
-        self.chunk_size = chunk_size
-        self.gather = gather
-        self.group = group
+        super().__init__(
+            temperature,
+            normalize=normalize,
+            reduction=reduction,
+            chunk_size=chunk_size,
+            gather=gather,
+            group=group,
+        )
 
     def forward(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
         """Return :func:`supcon` of (B, V, D) features and optional (B,) labels."""
@@ -151,9 +149,5 @@ class SupConLoss(nn.Module):
             features,
             labels,
             self.temperature,
-            normalize=self.normalize,
-            reduction=self.reduction,
-            chunk_size=self.chunk_size,
-            gather=self.gather,
-            group=self.group,
+            **self.loss_options(),
         )
