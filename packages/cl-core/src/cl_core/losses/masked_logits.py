@@ -169,11 +169,15 @@ def masked_logits_loss(
     return reduce_losses(per_row, reduction)
 
 
+def compute_dtype(first: Tensor, second: Tensor) -> torch.dtype:
+    """The dtype logits are computed in: float32 for half / single inputs, float64 for float64."""
+    dtype = torch.promote_types(first.dtype, second.dtype)
+    return torch.float32 if dtype in _HALF_DTYPES else dtype
+
+
 def _scaled_logits(anchors: Tensor, candidates: Tensor, temperature: float | Tensor) -> Tensor:
     """Return ``anchors @ candidates.T / temperature`` in float32 or wider (fp16/bf16 upcast)."""
-    dtype = torch.promote_types(anchors.dtype, candidates.dtype)
-    if dtype in _HALF_DTYPES:
-        dtype = torch.float32
+    dtype = compute_dtype(anchors, candidates)
     if isinstance(temperature, Tensor):
         temperature = temperature.to(dtype).reshape(())
     # Dividing the (N, D) anchors instead of the (N, M) product saves a full pass over the logits.

@@ -33,15 +33,13 @@ from cl_core._validation import (
     check_temperature,
 )
 from cl_core.losses._reduction import Reduction, reduce_losses
-from cl_core.losses.masked_logits import DenominatorMode
+from cl_core.losses.masked_logits import DenominatorMode, compute_dtype
 
 #: Target number of float32 logits in one block (32 Mi elements = 128 MiB): large enough that the
 #: block product runs near the matrix-multiply peak, small enough to bound the extra memory.
 BLOCK_ELEMENTS = 32 * 1024 * 1024
 MIN_BLOCK = 256
 MAX_BLOCK = 4096
-
-_HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
 def default_block_size(num_anchors: int, num_candidates: int) -> int:
@@ -269,12 +267,6 @@ def _fill_index_in_block(block: Tensor, index: Tensor, start: int, value: float 
         )
 
 
-def _compute_dtype(first: Tensor, second: Tensor) -> torch.dtype:
-    """float32 for half / single inputs, float64 when either input is float64."""
-    dtype = torch.promote_types(first.dtype, second.dtype)
-    return torch.float32 if dtype in _HALF_DTYPES else dtype
-
-
 def _temperature_value(temperature: float | Tensor) -> float:
     return float(temperature.detach()) if isinstance(temperature, Tensor) else float(temperature)
 
@@ -301,7 +293,7 @@ class _TiledMaskedLogits(torch.autograd.Function):
         mode: DenominatorMode,
         block: int,
     ) -> Tensor:
-        dtype = _compute_dtype(anchors, candidates)
+        dtype = compute_dtype(anchors, candidates)
         tau = _temperature_value(temperature)
         a, c = anchors.detach().to(dtype), candidates.detach().to(dtype)
         scaled = a / tau
@@ -455,7 +447,7 @@ class _TiledSymmetricInfoNCE(torch.autograd.Function):
     def forward(
         ctx: FunctionCtx, first: Tensor, second: Tensor, temperature: float | Tensor, block: int
     ) -> Tensor:
-        dtype = _compute_dtype(first, second)
+        dtype = compute_dtype(first, second)
         tau = _temperature_value(temperature)
         x, y = first.detach().to(dtype), second.detach().to(dtype)
         scaled = x / tau
