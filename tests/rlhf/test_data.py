@@ -117,3 +117,29 @@ def test_flip_mask_has_exact_count_and_is_deterministic():
         flip_mask(10, 1.5)
     with pytest.raises(ValueError, match="num_pairs"):
         flip_mask(0, 0.1)
+
+
+def test_final_exchange_splits_the_last_turns_of_real_dialogues(data_dir):
+    from cl_rlhf.data.dialogue import final_exchange
+    from cl_rlhf.features import pair_texts
+
+    pairs = load_hh_harmless(data_dir, limit=20)
+    chosen, rejected = pair_texts(pairs)
+    for i in range(20):
+        assert pairs.chosen[i].rstrip().endswith(chosen[i])
+        assert "Assistant:" not in chosen[i] and "Human:" not in rejected[i]
+        prompt = final_exchange(pairs.chosen[i]).prompt
+        assert prompt and prompt == final_exchange(pairs.rejected[i]).prompt
+    assert pair_texts(pairs, "dialogue") == (list(pairs.chosen), list(pairs.rejected))
+
+
+def test_final_exchange_handles_bare_responses_and_bad_input():
+    from cl_rlhf.data.dialogue import final_exchange
+    from cl_rlhf.features import pair_texts
+
+    assert final_exchange("  just a reply ").response == "just a reply"
+    assert final_exchange("\n\nAssistant: hi").prompt == ""
+    with pytest.raises(TypeError, match="dialogue must be a str"):
+        final_exchange(None)
+    with pytest.raises(ValueError, match="view must be one of"):
+        pair_texts(PreferencePairs(("a",), ("b",)), "prompt")

@@ -8,14 +8,21 @@ import importlib
 import pytest
 
 MODULES = [
+    "cl_rlhf.data.dialogue",
     "cl_rlhf.data.pairs",
     "cl_rlhf.data.splits",
     "cl_rlhf.encoding",
+    "cl_rlhf.features",
     "cl_rlhf.losses.bradley_terry",
     "cl_rlhf.losses.reward_contrast",
+    "cl_rlhf.losses.similarity_query",
+    "cl_rlhf.losses.swav",
+    "cl_rlhf.metarm",
     "cl_rlhf.metrics",
     "cl_rlhf.methods",
     "cl_rlhf.reward_head",
+    "cl_rlhf.sirl.gridworld",
+    "cl_rlhf.sirl.experiment",
     "cl_rlhf.strength",
     "cl_rlhf.training",
 ]

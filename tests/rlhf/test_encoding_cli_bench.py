@@ -13,6 +13,7 @@ import torch
 from cl_core.registry import BenchContext
 from cl_rlhf import bench, bench_run, cli, encoding
 from cl_rlhf.data import load_hh_harmless
+from cl_rlhf.experiment import CLEAN_BASELINE
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,8 @@ def test_cli_rejects_bad_options():
         _parse(["rlhf", "--pairs", "x.jsonl", "--method", "metarm"])
     with pytest.raises(SystemExit):
         _parse(["rlhf", "--pairs", "x.jsonl", "--flip-fraction", "1.2"])
+    with pytest.raises(SystemExit):
+        _parse(["rlhf", "--pairs", "x.jsonl", "--view", "prompt"])
 
 
 def test_bench_and_cli_modules_import_without_torch():
@@ -130,23 +133,52 @@ def test_bench_and_cli_modules_import_without_torch():
         "rm-smooth",
         "rm-margin",
         "rm-contrastive",
+        "rm-swav",
+        "rm-metarm",
+        "sirl",
     }
 
 
+@pytest.fixture(scope="module")
+def bench_out(tmp_path_factory):
+    """One output folder for the HH bench rows, so they share one feature cache."""
+    return tmp_path_factory.mktemp("bench")
+
+
 @pytest.mark.parametrize("dataset", ["hh-harmless", "hh-harmless-flip30"])
-def test_bench_row_reports_method_and_baselines(dataset, data_dir, tmp_path, monkeypatch):
+def test_bench_row_reports_method_and_baselines(dataset, data_dir, bench_out, monkeypatch):
     monkeypatch.setitem(
         bench_run._PROFILES, "quick", {"max_pairs": 12, "seeds": 1, "ensemble_size": 2, "epochs": 2}
     )
-    bench_run._experiment.cache_clear()
+    bench_run._noise_experiment.cache_clear()
     recipe = next(r for r in bench.RECIPES if r.method == "rm-margin")
-    ctx = BenchContext(dataset, "quick", 0, data_dir, tmp_path)
+    ctx = BenchContext(dataset, "quick", 0, data_dir, bench_out)
     row = recipe.load()(ctx)
-    bench_run._experiment.cache_clear()
+    bench_run._noise_experiment.cache_clear()
     assert row.method == "rm-margin" and row.data_kind == "real" and row.dataset == dataset
     assert 0.0 <= row.metrics["test_accuracy"] <= 1.0
     assert "bt" in row.baselines
-    assert (bench_run.CLEAN_BASELINE in row.baselines) == (dataset == "hh-harmless-flip30")
+    assert (CLEAN_BASELINE in row.baselines) == (dataset == "hh-harmless-flip30")
     assert row.notes.startswith("Real:")
     with pytest.raises(ValueError, match="dataset must be one of"):
-        recipe.load()(BenchContext("sts", "quick", 0, data_dir, tmp_path))
+        recipe.load()(BenchContext("sts", "quick", 0, data_dir, bench_out))
+
+
+def test_metarm_bench_row_on_the_length_shift(data_dir, bench_out, monkeypatch):
+    monkeypatch.setitem(
+        bench_run._PROFILES, "quick", {"max_pairs": 40, "seeds": 1, "ensemble_size": 2, "epochs": 1}
+    )
+    recipe = next(r for r in bench.RECIPES if r.method == "rm-metarm")
+    row = recipe.load()(BenchContext("hh-harmless-length-shift", "quick", 0, data_dir, bench_out))
+    assert row.method == "rm-metarm" and row.data_kind == "real"
+    assert set(row.baselines) == {"bt"}
+    assert 0.0 <= row.metrics["shifted_test_accuracy"] <= 1.0
+    assert row.metrics["num_shifted_test_pairs"] > 0
+
+
+def test_sirl_bench_row_is_marked_simulated(tmp_path):
+    recipe = next(r for r in bench.RECIPES if r.method == "sirl")
+    row = recipe.load()(BenchContext("gridworld-spurious", "smoke", 0, None, tmp_path))
+    assert row.data_kind == "synthesized" and row.notes.startswith("Simulated:")
+    assert set(row.baselines) == {"raw-features"}
+    assert 0.0 <= row.metrics["shifted_accuracy"] <= 1.0

@@ -109,3 +109,83 @@ def test_recipes_reject_bad_arguments():
         run_noise_experiment(chosen, rejected, ["sirl"])
     with pytest.raises(ValueError, match="flip_fraction"):
         NoiseExperiment(flip_fraction=1.0)
+
+
+class _MemorisingHead(torch.nn.Module):
+    """Reward 1 for rows it was trained on (as chosen), 0 otherwise."""
+
+    def __init__(self, seen):
+        super().__init__()
+        self.seen = seen
+
+    def forward(self, features):
+        return (features[:, None, :] == self.seen[None]).all(-1).any(1).float()
+
+
+def test_out_of_fold_margins_never_score_a_pair_with_a_model_that_saw_it(monkeypatch):
+    from cl_rlhf import strength
+
+    chosen, rejected = synthetic_pairs(num_pairs=30)
+    monkeypatch.setattr(
+        strength, "train_reward_head", lambda c, r, config, seed: _MemorisingHead(c)
+    )
+    out_of_fold = strength.out_of_fold_margins(chosen, rejected, 3, num_folds=3, seed=0)
+    assert out_of_fold.shape == (3, 30)
+    assert bool((out_of_fold == 0).all())
+    in_sample = strength.ensemble_margins(
+        strength.fit_reward_ensemble(chosen, rejected, 3), chosen, rejected
+    )
+    assert bool((in_sample == 1).all())
+
+
+def test_out_of_fold_strength_detects_flips_on_synthetic_pairs():
+    chosen, rejected = synthetic_pairs(num_pairs=400, seed=2)
+    flipped = torch.zeros(400, dtype=torch.bool)
+    flipped[::4] = True
+    swap = flipped.unsqueeze(1)
+    noisy_chosen = torch.where(swap, rejected, chosen)
+    noisy_rejected = torch.where(swap, chosen, rejected)
+    from cl_rlhf.methods import estimate_strength
+
+    found = estimate_strength(noisy_chosen, noisy_rejected, FAST, 3, num_folds=2, seed=0)
+    precision = float(flipped[found.suspect].double().mean())
+    recall = float(found.suspect[flipped].double().mean())
+    assert precision > 0.6 and recall > 0.6
+
+
+def test_out_of_fold_margins_reject_bad_arguments():
+    from cl_rlhf.strength import out_of_fold_margins
+
+    chosen, rejected = synthetic_pairs(num_pairs=10)
+    with pytest.raises(ValueError, match="num_models must be >= 2"):
+        out_of_fold_margins(chosen, rejected, 1)
+    with pytest.raises(ValueError, match=r"num_folds must be in \[2, 10\]"):
+        out_of_fold_margins(chosen, rejected, 2, num_folds=11)
+
+
+def test_head_config_rejects_unknown_auxiliary():
+    with pytest.raises(ValueError, match="contrastive_loss must be one of"):
+        HeadTrainConfig(contrastive_loss="byol")
+    with pytest.raises(ValueError, match="num_prototypes must be >= 1"):
+        HeadTrainConfig(num_prototypes=0)
+
+
+def test_weakest_marks_the_lowest_strength_pairs():
+    strength = preference_strength(torch.tensor([[0.5, -1.0, 2.0, 0.1, 3.0]] * 2))
+    assert strength.weakest(0.4).tolist() == [False, True, False, True, False]
+    assert int(strength.weakest(0.0).sum()) == 0
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\]"):
+        strength.weakest(1.5)
+
+
+def test_weakest_fraction_sets_how_many_pairs_flip_and_smooth_treat():
+    chosen, rejected = synthetic_pairs(num_pairs=100, seed=4)
+    shared = preference_strength(torch.randn(2, 100, generator=torch.Generator().manual_seed(0)))
+    for method in ("flip", "smooth"):
+        fit = fit_method(method, chosen, rejected, FAST, strength=shared, weakest_fraction=0.2)
+        assert int(fit.suspects.sum()) == 20
+        assert bool(shared.mean[fit.suspects].max() <= shared.mean[~fit.suspects].min())
+    default = fit_method("flip", chosen, rejected, FAST, strength=shared)
+    assert torch.equal(default.suspects, shared.mean < 0)
+    with pytest.raises(ValueError, match="weakest_fraction must be in"):
+        NoiseExperiment(weakest_fraction=2.0)

@@ -7,7 +7,7 @@ from cl_core.registry import BenchDataset, BenchRecipe
 _HH = (
     "Real: Anthropic HH-RLHF harmless-base test split, 2,312 human preference pairs (Bai et al. "
     "2022, arXiv:2204.05862; MIT). Deterministic 70/10/20 train/val/test split; quick profile: "
-    "the first 300 pairs."
+    "the first 600 pairs."
 )
 
 DATASETS: tuple[BenchDataset, ...] = (
@@ -21,15 +21,48 @@ DATASETS: tuple[BenchDataset, ...] = (
     ),
 )
 
+LENGTH_SHIFT = BenchDataset(
+    "hh-harmless-length-shift",
+    "real",
+    _HH + " Length shift: labelled training pairs are those whose longer response has at most "
+    "the median word count; test accuracy on the long test pairs; MetaRM sees the long training "
+    "pairs unlabelled.",
+    needs_data_dir=True,
+)
+
+GRIDWORLD = BenchDataset(
+    "gridworld-spurious",
+    "synthesized",
+    "Simulated: 6x6 gridworld random-walk trajectories; reward = goal share - hazard share; the "
+    "observation adds a spurious scalar that tracks the reward in the preference data and is "
+    "independent of it under the shift (cl_rlhf.sirl.gridworld).",
+)
+
 _PAPER = "Secrets of RLHF Part II, Wang et al. 2024, arXiv:2401.06080 (baseline: Bradley-Terry)"
 
-RECIPES: tuple[BenchRecipe, ...] = tuple(
+RECIPES: tuple[BenchRecipe, ...] = (
+    *(
+        BenchRecipe(
+            method=f"rm-{name}",
+            modality="rlhf",
+            datasets=DATASETS,
+            run=f"cl_rlhf.bench_run:run_{name}",
+            paper=_PAPER,
+        )
+        for name in ("flip", "smooth", "margin", "contrastive", "swav")
+    ),
     BenchRecipe(
-        method=f"rm-{name}",
+        method="rm-metarm",
         modality="rlhf",
-        datasets=DATASETS,
-        run=f"cl_rlhf.bench_run:run_{name}",
-        paper=_PAPER,
-    )
-    for name in ("flip", "smooth", "margin", "contrastive")
+        datasets=(LENGTH_SHIFT,),
+        run="cl_rlhf.bench_run:run_metarm",
+        paper=_PAPER + "; MetaRM",
+    ),
+    BenchRecipe(
+        method="sirl",
+        modality="rlhf",
+        datasets=(GRIDWORLD,),
+        run="cl_rlhf.bench_run:run_sirl",
+        paper="SIRL, Bobu et al. HRI 2023, arXiv:2301.00810 (baseline: reward on raw features)",
+    ),
 )

@@ -16,7 +16,8 @@ from typing import Any
 from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
 
 PROG = "cl-train rlhf"
-METHOD_CHOICES = ("bt", "flip", "smooth", "margin", "contrastive")
+METHOD_CHOICES = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
+VIEW_CHOICES = ("response", "dialogue")
 
 
 def _fraction(text: str) -> float:
@@ -63,7 +64,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="local Hugging Face encoder folder (default: the packaged all-MiniLM-L6-v2)",
     )
     parser.add_argument(
-        "--max-length", type=positive_int, default=128, help="tokens kept (default: 128)"
+        "--view",
+        choices=VIEW_CHOICES,
+        default="response",
+        help="encode the final assistant response (default) or the whole dialogue",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=positive_int,
+        default=None,
+        help="tokens kept per text (default: 96 for responses, 128 for dialogues)",
     )
     parser.add_argument(
         "--max-pairs", type=positive_int, default=None, help="read only the first N pairs"
@@ -76,7 +86,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=0.0,
         help="inject label flips into this share of the training pairs (default: 0)",
     )
-    parser.add_argument("--epochs", type=positive_int, default=20, help="default: 20")
+    parser.add_argument("--epochs", type=positive_int, default=10, help="default: 10")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="default: 0.001")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
@@ -87,10 +97,22 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="reward heads measuring preference strength (flip/smooth/margin; default: 10)",
     )
     parser.add_argument(
+        "--strength-folds",
+        type=positive_int,
+        default=2,
+        help="out-of-fold strength: folds per ensemble member; 1 = in sample (default: 2)",
+    )
+    parser.add_argument(
+        "--weakest-fraction",
+        type=_fraction,
+        default=None,
+        help="flip/smooth the weakest share of pairs by strength (paper: 0.2; default: mu < 0)",
+    )
+    parser.add_argument(
         "--contrastive-weight",
         type=positive_float,
         default=0.1,
-        help="beta of the SimCSE auxiliary (contrastive; default: 0.1)",
+        help="beta of the SimCSE / SwAV auxiliary (contrastive, swav; default: 0.1)",
     )
     parser.set_defaults(func=run)
     return parser

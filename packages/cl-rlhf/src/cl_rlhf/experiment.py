@@ -40,6 +40,9 @@ class NoiseExperiment:
         split_seed: seed of the split and of the choice of flipped pairs.
         seeds: training seeds; metrics are averaged over them.
         ensemble_size: M of the strength ensemble.
+        strength_folds: folds of the out-of-fold strength estimate (``None``: in sample).
+        weakest_fraction: share of weakest pairs ``flip``/``smooth`` treat as mislabelled
+            (``None``: the pairs with negative strength).
         contrastive_weight: :math:`\\beta` of the ``contrastive`` recipe.
         head: hyper-parameters of every head.
     """
@@ -50,6 +53,8 @@ class NoiseExperiment:
     split_seed: int = 0
     seeds: tuple[int, ...] = (0,)
     ensemble_size: int = 10
+    strength_folds: int | None = 2
+    weakest_fraction: float | None = None
     contrastive_weight: float = 0.1
     head: HeadTrainConfig = field(default_factory=HeadTrainConfig)
 
@@ -58,6 +63,8 @@ class NoiseExperiment:
             raise ValueError(f"flip_fraction must be in [0, 1), got {self.flip_fraction}")
         if not self.seeds:
             raise ValueError("seeds must hold at least one seed, got an empty tuple")
+        if self.weakest_fraction is not None and not 0.0 <= self.weakest_fraction <= 1.0:
+            raise ValueError(f"weakest_fraction must be in [0, 1], got {self.weakest_fraction}")
 
 
 def run_noise_experiment(
@@ -117,6 +124,7 @@ def run_noise_experiment(
                 train_rejected,
                 experiment.head,
                 experiment.ensemble_size,
+                num_folds=experiment.strength_folds,
                 seed=seed + 1000,
             )
             strength_time = time.perf_counter() - start
@@ -129,18 +137,19 @@ def run_noise_experiment(
                 experiment.head,
                 contrastive_weight=experiment.contrastive_weight,
                 strength=strength,
+                weakest_fraction=experiment.weakest_fraction,
                 seed=seed,
             )
             elapsed = time.perf_counter() - start
             row = _evaluate(fit.head, chosen, rejected, split.val, split.test)
             row["train_time_s"] = elapsed + (strength_time if name in STRENGTH_METHODS else 0.0)
-            if fit.strength is not None:
-                row["suspect_fraction"] = float(fit.strength.suspect.double().mean())
+            if fit.strength is not None and fit.suspects is not None:
+                row["suspect_fraction"] = float(fit.suspects.double().mean())
                 if 0 < int(flipped.sum()) < len(flipped):
                     row["flip_detection_auc"] = float(
                         roc_auc_score(flipped.numpy(), -fit.strength.mean.numpy())
                     )
-                    wrong_after_flip = flipped ^ fit.strength.suspect
+                    wrong_after_flip = flipped ^ fit.suspects
                     row["label_error_after_flip"] = float(wrong_after_flip.double().mean())
             runs.setdefault(name, []).append(row)
         if experiment.flip_fraction > 0:

@@ -5,17 +5,23 @@ arXiv:2401.06080:
 
 ========== ==================================================================================
 ``bt``     Bradley-Terry baseline, :math:`-\\log\\sigma(r_c - r_r)`.
-``flip``   Swap chosen and rejected of pairs with ensemble strength :math:`\\hat\\mu_i < 0`.
-``smooth`` Soft labels for pairs with :math:`\\hat\\mu_i < 0`: label smoothing
+``flip``   Swap chosen and rejected of the suspect pairs: ensemble strength
+           :math:`\\hat\\mu_i < 0`, or the weakest ``weakest_fraction`` of the pairs (the
+           paper flips the bottom 20%).
+``smooth`` Soft labels for the suspect pairs: label smoothing
            :math:`\\alpha_i = \\sigma(-\\hat\\mu_i)`, the ensemble's probability that the rejected
            response is better (the paper's SoftLabel variant); other pairs keep :math:`\\alpha = 0`.
 ``margin`` Adaptive margin inside the sigmoid, :math:`-\\log\\sigma(r_c - r_r - \\hat\\mu_i)`.
 ``contrastive`` BT plus :math:`\\beta` times the SimCSE auxiliary on the head's hidden layer
            (dropout views; frozen backbone).
+``swav``   BT plus :math:`\\beta` times the SwAV auxiliary (Caron et al. 2020, arXiv:2006.09882)
+           on the same two dropout views, with learnable prototypes.
 ========== ==================================================================================
 
-``flip``, ``smooth`` and ``margin`` first fit an ensemble of M heads on the same (possibly noisy)
-training pairs to measure :math:`\\hat\\mu` (:mod:`cl_rlhf.strength`).
+``flip``, ``smooth`` and ``margin`` first measure :math:`\\hat\\mu` with an ensemble of M heads
+(:mod:`cl_rlhf.strength`): by default out of fold (every pair scored by members that did not
+train on it, two folds per member, as the paper trains on split halves); with
+``strength_folds=None`` in sample (all members train on all pairs).
 """
 
 from __future__ import annotations
@@ -30,13 +36,16 @@ from cl_rlhf.strength import (
     PreferenceStrength,
     ensemble_margins,
     fit_reward_ensemble,
+    out_of_fold_margins,
     preference_strength,
 )
 from cl_rlhf.training import HeadTrainConfig, train_reward_head
 
-METHODS: tuple[str, ...] = ("bt", "flip", "smooth", "margin", "contrastive")
+METHODS: tuple[str, ...] = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
+AUXILIARY_METHODS: tuple[str, ...] = ("contrastive", "swav")
 STRENGTH_METHODS: tuple[str, ...] = ("flip", "smooth", "margin")
 DEFAULT_CONTRASTIVE_WEIGHT = 0.1
+DEFAULT_STRENGTH_FOLDS = 2
 
 
 @dataclass
@@ -47,11 +56,13 @@ class MethodFit:
         method: the recipe name.
         head: the trained reward head (eval mode).
         strength: ensemble preference strength on the training pairs, or ``None``.
+        suspects: boolean (N,) mask of the pairs treated as mislabelled, or ``None``.
     """
 
     method: str
     head: RewardHead
     strength: PreferenceStrength | None = None
+    suspects: Tensor | None = None
 
 
 def fit_method(
@@ -63,6 +74,8 @@ def fit_method(
     ensemble_size: int = 10,
     contrastive_weight: float = DEFAULT_CONTRASTIVE_WEIGHT,
     strength: PreferenceStrength | None = None,
+    strength_folds: int | None = DEFAULT_STRENGTH_FOLDS,
+    weakest_fraction: float | None = None,
     seed: int = 0,
 ) -> MethodFit:
     """Train one recipe of :data:`METHODS` on training-pair features.
@@ -73,9 +86,12 @@ def fit_method(
         rejected: features of the rejected responses, shape (N, D).
         config: head hyper-parameters (default :class:`HeadTrainConfig`).
         ensemble_size: M for the strength-aware methods (the paper uses 10).
-        contrastive_weight: :math:`\\beta` for ``contrastive``.
+        contrastive_weight: :math:`\\beta` for ``contrastive`` and ``swav``.
         strength: a strength estimate to reuse (skips fitting the ensemble; several methods
             compared on the same data can share one).
+        strength_folds: folds of the out-of-fold strength estimate; ``None`` for in-sample.
+        weakest_fraction: ``flip``/``smooth`` treat this share of the weakest pairs as
+            mislabelled; ``None`` treats the pairs with :math:`\\hat\\mu < 0`.
         seed: seed of the final head (the ensemble uses ``seed + 1000 + m``).
 
     Returns:
@@ -93,20 +109,27 @@ def fit_method(
     config = config if config is not None else HeadTrainConfig()
     if method == "bt":
         return MethodFit(method, train_reward_head(chosen, rejected, config, seed=seed))
-    if method == "contrastive":
+    if method in AUXILIARY_METHODS:
         if not contrastive_weight > 0:
             raise ValueError(f"contrastive_weight must be > 0, got {contrastive_weight}")
-        aux_config = replace(config, contrastive_weight=contrastive_weight)
+        aux_config = replace(
+            config,
+            contrastive_weight=contrastive_weight,
+            contrastive_loss="simcse" if method == "contrastive" else "swav",
+        )
         return MethodFit(method, train_reward_head(chosen, rejected, aux_config, seed=seed))
     if strength is None:
-        strength = estimate_strength(chosen, rejected, config, ensemble_size, seed=seed + 1000)
+        strength = estimate_strength(
+            chosen, rejected, config, ensemble_size, num_folds=strength_folds, seed=seed + 1000
+        )
     if tuple(strength.mean.shape) != (chosen.shape[0],):
         raise ValueError(
             f"strength must cover the {chosen.shape[0]} training pairs, got shape "
             f"{tuple(strength.mean.shape)}"
         )
+    suspects = strength.suspect if weakest_fraction is None else strength.weakest(weakest_fraction)
     if method == "flip":
-        swap = strength.suspect.unsqueeze(1)
+        swap = suspects.unsqueeze(1)
         head = train_reward_head(
             torch.where(swap, rejected, chosen),
             torch.where(swap, chosen, rejected),
@@ -114,11 +137,11 @@ def fit_method(
             seed=seed,
         )
     elif method == "smooth":
-        soft = torch.where(strength.suspect, torch.sigmoid(-strength.mean), 0.0)
+        soft = torch.where(suspects, torch.sigmoid(-strength.mean), 0.0)
         head = train_reward_head(chosen, rejected, config, label_smoothing=soft, seed=seed)
     else:
         head = train_reward_head(chosen, rejected, config, margin=strength.mean, seed=seed)
-    return MethodFit(method, head, strength)
+    return MethodFit(method, head, strength, suspects)
 
 
 def estimate_strength(
@@ -127,8 +150,18 @@ def estimate_strength(
     config: HeadTrainConfig | None = None,
     ensemble_size: int = 10,
     *,
+    num_folds: int | None = DEFAULT_STRENGTH_FOLDS,
     seed: int = 0,
 ) -> PreferenceStrength:
-    """Fit an ensemble of ``ensemble_size`` heads and return the strength of every pair."""
-    heads = fit_reward_ensemble(chosen, rejected, ensemble_size, config, seed=seed)
-    return preference_strength(ensemble_margins(heads, chosen, rejected))
+    """Preference strength of every pair from an ensemble of ``ensemble_size`` members.
+
+    With ``num_folds`` set, margins are out of fold (:func:`cl_rlhf.strength.out_of_fold_margins`);
+    with ``None``, every member trains on all pairs and scores them in sample.
+    """
+    if num_folds is None:
+        heads = fit_reward_ensemble(chosen, rejected, ensemble_size, config, seed=seed)
+        return preference_strength(ensemble_margins(heads, chosen, rejected))
+    margins = out_of_fold_margins(
+        chosen, rejected, ensemble_size, config, num_folds=num_folds, seed=seed
+    )
+    return preference_strength(margins)

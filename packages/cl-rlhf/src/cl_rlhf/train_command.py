@@ -10,7 +10,7 @@ import torch
 
 from cl_core.cli import UserFacingError, prepare_out_dir
 from cl_rlhf.data import PairFileError, flip_mask, load_preference_pairs, split_pairs
-from cl_rlhf.encoding import cached_text_features
+from cl_rlhf.features import default_max_length, pair_features
 from cl_rlhf.methods import STRENGTH_METHODS, fit_method
 from cl_rlhf.metrics import pairwise_accuracy
 from cl_rlhf.training import HeadTrainConfig, reward_margins
@@ -40,13 +40,18 @@ def train_from_args(args: argparse.Namespace) -> int:
         raise UserFacingError(str(error)) from None
     if args.encoder is not None and not (args.encoder / "config.json").is_file():
         raise UserFacingError(f"--encoder {args.encoder}: not a Hugging Face model folder")
-    features = cached_text_features(
-        list(pairs.chosen) + list(pairs.rejected),
+    if args.strength_folds > len(split.train):
+        raise UserFacingError(
+            f"--strength-folds {args.strength_folds} exceeds the {len(split.train)} training pairs"
+        )
+    max_length = args.max_length or default_max_length(args.view)
+    chosen, rejected = pair_features(
+        pairs,
         out / "feature-cache",
+        view=args.view,
         model_path=args.encoder,
-        max_length=args.max_length,
+        max_length=max_length,
     )
-    chosen, rejected = features[: len(pairs)], features[len(pairs) :]
     train = torch.as_tensor(split.train)
     swap = torch.as_tensor(flip_mask(len(train), args.flip_fraction, seed=args.seed + 1))[:, None]
     config = HeadTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
@@ -58,6 +63,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         config,
         ensemble_size=args.ensemble_size,
         contrastive_weight=args.contrastive_weight,
+        strength_folds=args.strength_folds if args.strength_folds > 1 else None,
+        weakest_fraction=args.weakest_fraction,
         seed=args.seed,
     )
     metrics: dict[str, float | int | str] = {
@@ -72,15 +79,16 @@ def train_from_args(args: argparse.Namespace) -> int:
             index = torch.as_tensor(rows)
             gap = reward_margins(fit.head, chosen[index], rejected[index])
             metrics[f"{part}_accuracy"] = pairwise_accuracy(gap, torch.zeros_like(gap))
-    if fit.strength is not None:
-        metrics["suspect_fraction"] = float(fit.strength.suspect.double().mean())
+    if fit.suspects is not None:
+        metrics["suspect_fraction"] = float(fit.suspects.double().mean())
     torch.save(
         {
             "state_dict": fit.head.state_dict(),
             "in_dim": fit.head.in_dim,
             "hidden_dim": config.hidden_dim,
             "encoder": str(args.encoder) if args.encoder else "all-MiniLM-L6-v2 (packaged)",
-            "max_length": args.max_length,
+            "view": args.view,
+            "max_length": max_length,
         },
         out / "reward_head.pt",
     )

@@ -1,8 +1,10 @@
 """Train a reward head on cached pair features (plain torch loop: the head is a small MLP).
 
 The objective is the Bradley-Terry loss (:func:`cl_rlhf.losses.bradley_terry_loss`) with optional
-per-pair margins and soft labels, plus :math:`\\beta` times the SimCSE auxiliary
-(:func:`cl_rlhf.losses.reward_contrast_loss`) when ``contrastive_weight > 0``.
+per-pair margins and soft labels, plus :math:`\\beta` times a contrastive auxiliary on two dropout
+passes of the head's hidden layer when ``contrastive_weight > 0``: SimCSE
+(:func:`cl_rlhf.losses.reward_contrast_loss`) or SwAV (:func:`cl_rlhf.losses.swav_loss`, with
+learnable prototypes trained alongside the head).
 Lightning is not used: a run is a few thousand steps of a 100k-parameter MLP on cached features,
 where Lightning's start-up would cost more than the training.
 """
@@ -12,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-from cl_rlhf.losses import bradley_terry_loss, reward_contrast_loss
-from cl_rlhf.losses.reward_contrast import CONTRAST_VIEWS, ContrastViews
+from cl_rlhf.losses import SwAVLoss, bradley_terry_loss, reward_contrast_loss
+from cl_rlhf.losses.reward_contrast import CONTRAST_VIEWS, ContrastViews, contrast_views
 from cl_rlhf.reward_head import RewardHead
+
+AuxiliaryLoss = Literal["simcse", "swav"]
+AUXILIARY_LOSSES: tuple[str, ...] = ("simcse", "swav")
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,12 @@ class HeadTrainConfig:
         weight_decay: AdamW weight decay.
         hidden_dim: width of the head's hidden layer.
         dropout: dropout on the hidden layer (also makes the SimCSE views).
-        contrastive_weight: :math:`\\beta` of the SimCSE auxiliary (0 disables it).
+        contrastive_weight: :math:`\\beta` of the contrastive auxiliary (0 disables it).
+        contrastive_loss: ``"simcse"`` (InfoNCE) or ``"swav"`` (swapped prototype prediction).
         contrastive_views: ``"pairs"`` or ``"differences"``.
-        temperature: InfoNCE temperature of the auxiliary.
+        temperature: InfoNCE temperature of the SimCSE auxiliary.
+        num_prototypes: K of the SwAV auxiliary.
+        swav_temperature: softmax temperature of the SwAV auxiliary.
     """
 
     epochs: int = 10
@@ -44,14 +53,17 @@ class HeadTrainConfig:
     hidden_dim: int = 256
     dropout: float = 0.1
     contrastive_weight: float = 0.0
+    contrastive_loss: AuxiliaryLoss = "simcse"
     contrastive_views: ContrastViews = "pairs"
     temperature: float = 0.05
+    num_prototypes: int = 16
+    swav_temperature: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "hidden_dim"):
+        for name in ("epochs", "batch_size", "hidden_dim", "num_prototypes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "temperature"):
+        for name in ("learning_rate", "temperature", "swav_temperature"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.weight_decay < 0 or self.contrastive_weight < 0:
@@ -61,6 +73,10 @@ class HeadTrainConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.contrastive_loss not in AUXILIARY_LOSSES:
+            raise ValueError(
+                f"contrastive_loss must be one of {AUXILIARY_LOSSES}, got {self.contrastive_loss!r}"
+            )
         if self.contrastive_views not in CONTRAST_VIEWS:
             raise ValueError(
                 f"contrastive_views must be one of {CONTRAST_VIEWS}, got {self.contrastive_views!r}"
@@ -107,11 +123,18 @@ def train_reward_head(
         if per_pair is not None and tuple(per_pair.shape) != (num_pairs,):
             raise ValueError(f"{name} must have shape ({num_pairs},), got {tuple(per_pair.shape)}")
     generator = torch.Generator().manual_seed(seed)
-    with _one_intra_op_thread(), torch.random.fork_rng(devices=[]):
+    with one_intra_op_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = RewardHead(chosen.shape[1], config.hidden_dim, config.dropout)
+        swav = None
+        parameters = list(head.parameters())
+        if config.contrastive_weight > 0 and config.contrastive_loss == "swav":
+            swav = SwAVLoss(
+                config.hidden_dim, config.num_prototypes, temperature=config.swav_temperature
+            )
+            parameters += list(swav.parameters())
         optimizer = torch.optim.AdamW(
-            head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            parameters, lr=config.learning_rate, weight_decay=config.weight_decay
         )
         head.train()
         for _ in range(config.epochs):
@@ -119,7 +142,7 @@ def train_reward_head(
             for start in range(0, num_pairs, config.batch_size):
                 rows = order[start : start + config.batch_size]
                 loss = _step_loss(
-                    head, chosen[rows], rejected[rows], config, margin, label_smoothing, rows
+                    head, swav, chosen[rows], rejected[rows], config, margin, label_smoothing, rows
                 )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -129,6 +152,7 @@ def train_reward_head(
 
 def _step_loss(
     head: RewardHead,
+    swav: SwAVLoss | None,
     chosen: Tensor,
     rejected: Tensor,
     config: HeadTrainConfig,
@@ -145,19 +169,33 @@ def _step_loss(
         label_smoothing=0.0 if label_smoothing is None else label_smoothing[rows],
     )
     if config.contrastive_weight > 0 and rows.numel() > 1:
-        loss = loss + config.contrastive_weight * reward_contrast_loss(
-            hidden_chosen,
-            hidden_rejected,
-            head.representation(chosen),
-            head.representation(rejected),
-            views=config.contrastive_views,
-            temperature=config.temperature,
-        )
+        second_chosen = head.representation(chosen)
+        second_rejected = head.representation(rejected)
+        if swav is None:
+            auxiliary = reward_contrast_loss(
+                hidden_chosen,
+                hidden_rejected,
+                second_chosen,
+                second_rejected,
+                views=config.contrastive_views,
+                temperature=config.temperature,
+            )
+        else:
+            auxiliary = swav(
+                *contrast_views(
+                    hidden_chosen,
+                    hidden_rejected,
+                    second_chosen,
+                    second_rejected,
+                    views=config.contrastive_views,
+                )
+            )
+        loss = loss + config.contrastive_weight * auxiliary
     return loss
 
 
 @contextmanager
-def _one_intra_op_thread() -> Iterator[None]:
+def one_intra_op_thread() -> Iterator[None]:
     """Run the block on one intra-op thread, then restore the previous setting.
 
     The head's matrices are tiny: extra threads add no speed, and on a busy machine their

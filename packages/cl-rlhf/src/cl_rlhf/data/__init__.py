@@ -1,5 +1,6 @@
-"""Preference-pair data: JSON Lines loaders, deterministic splits, injected label flips."""
+"""Preference-pair data: JSON Lines loaders, dialogue turns, splits, injected label flips."""
 
+from cl_rlhf.data.dialogue import DialogueTurns, final_exchange
 from cl_rlhf.data.pairs import (
     HH_HARMLESS_CARD,
     PairFileError,
@@ -11,9 +12,11 @@ from cl_rlhf.data.splits import PairSplit, flip_mask, split_pairs
 
 __all__ = [
     "HH_HARMLESS_CARD",
+    "DialogueTurns",
     "PairFileError",
     "PairSplit",
     "PreferencePairs",
+    "final_exchange",
     "flip_mask",
     "load_hh_harmless",
     "load_preference_pairs",

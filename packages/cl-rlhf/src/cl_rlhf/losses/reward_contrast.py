@@ -71,12 +71,29 @@ def reward_contrast_loss(
             "the four representation batches must share one shape (N, H), got shapes "
             f"{sorted(shapes)}"
         )
-    if views == "pairs":
-        first = torch.cat((first_chosen, first_rejected))
-        second = torch.cat((second_chosen, second_rejected))
-    else:
-        first_gap = first_chosen - first_rejected
-        second_gap = second_chosen - second_rejected
-        first = torch.cat((first_gap, -first_gap))
-        second = torch.cat((second_gap, -second_gap))
+    first, second = contrast_views(
+        first_chosen, first_rejected, second_chosen, second_rejected, views=views
+    )
     return info_nce(first, second, temperature=temperature)
+
+
+def contrast_views(
+    first_chosen: Tensor,
+    first_rejected: Tensor,
+    second_chosen: Tensor,
+    second_rejected: Tensor,
+    *,
+    views: ContrastViews = "pairs",
+) -> tuple[Tensor, Tensor]:
+    """The two (2N, H) view batches: ``[h_c; h_r]`` (pairs) or ``[h_c - h_r; h_r - h_c]``.
+
+    Shared by the SimCSE and the SwAV auxiliaries; inputs as in :func:`reward_contrast_loss`.
+    """
+    if views == "pairs":
+        return (
+            torch.cat((first_chosen, first_rejected)),
+            torch.cat((second_chosen, second_rejected)),
+        )
+    first_gap = first_chosen - first_rejected
+    second_gap = second_chosen - second_rejected
+    return torch.cat((first_gap, -first_gap)), torch.cat((second_gap, -second_gap))
