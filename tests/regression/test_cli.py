@@ -28,18 +28,24 @@ def diabetes_csv(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("method", ["supremix", "l1"])
-def test_trains_on_a_csv_and_writes_model_and_metrics(tmp_path, diabetes_csv, method, capsys):
+@pytest.mark.parametrize(
+    ("method", "protocol"),
+    [("supremix", ["--protocol", "finetune", "--finetune-epochs", "1"]), ("l1", [])],
+)
+def test_trains_on_a_csv_and_writes_model_and_metrics(
+    tmp_path, diabetes_csv, method, protocol, capsys
+):
     out = tmp_path / "run"
     data = ["--csv", str(diabetes_csv), "--target", "target", "--out", str(out)]
     budget = ["--epochs", "2", "--batch-size", "32", "--binning", "uniform"]
-    args = _parse(["--method", method, *data, *budget])
+    args = _parse(["--method", method, *data, *budget, *protocol])
     assert args.func(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["mae"] > 0 and metrics["num_test"] == 30
     saved = torch.load(out / "model.pt", weights_only=True)
     assert saved["method"] == method and len(saved["feature_names"]) == 10
     assert saved["config"]["binning"] == "uniform"
+    assert saved["config"]["protocol"] == ("finetune" if protocol else "linear")
     restored = TrainedRegressor.from_state(saved)
     features = pd.read_csv(diabetes_csv).drop(columns="target").to_numpy()
     predictions = restored.predict(features)

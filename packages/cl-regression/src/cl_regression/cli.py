@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="contrastive regression (SupReMix, SupCon, Rank-N-Contrast) or L1/L2 on a CSV table",
         description=(
             "Pre-train an MLP encoder on a CSV table with a contrastive regression loss, fit a "
-            "linear L1 regressor on the frozen features and report held-out MAE (or train the "
-            "plain L1/L2 baseline end to end)."
+            "linear L1 regressor on the frozen features (or fine-tune with L1) and report "
+            "held-out MAE (or train the plain L1/L2 baseline end to end)."
         ),
     )
     parser.add_argument("--method", choices=METHOD_CHOICES, default="supremix", help="method")
@@ -45,6 +45,21 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         choices=("quantile", "uniform"),
         default="quantile",
         help="equal-count or equal-width label bins (default: quantile)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("linear", "finetune"),
+        default="linear",
+        help=(
+            "after contrastive pre-training: exact linear L1 regressor on frozen features, or "
+            "L1 fine-tuning of encoder and regressor (default: linear)"
+        ),
+    )
+    parser.add_argument(
+        "--finetune-epochs",
+        type=positive_int,
+        default=20,
+        help="fine-tuning epochs with --protocol finetune (default: 20)",
     )
     parser.add_argument(
         "--test-fraction",

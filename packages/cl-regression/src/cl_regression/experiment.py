@@ -1,8 +1,13 @@
-"""Run the compared methods on one table and regime over several seeds; aggregate mean and std."""
+"""Run the compared methods on one table and regime over several seeds; aggregate mean and std.
+
+Hyper-parameters are chosen on validation data only: when a method has several candidate
+configurations, each is trained on 80% of that seed's training rows and scored by MAE on the
+other 20%; the winner is retrained on all training rows and only then sees the test rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,12 +53,24 @@ def run_experiment(
     methods: Sequence[str] = METHODS,
     seeds: Sequence[int] = (0, 1, 2),
     config: TrainConfig | None = None,
+    candidates: Mapping[str, Sequence[TrainConfig]] | None = None,
+    validation_fraction: float = 0.2,
 ) -> ExperimentResult:
     """Train and evaluate every method on ``table`` under ``spec`` for each seed.
 
     Metrics per seed: ``mae`` and ``mae_many``/``mae_medium``/``mae_few`` (test MAE in target units,
     regions from the training-label density), ``spearman`` (embedding distance vs label distance on
-    the test rows), ``train_time_s`` and ``samples_per_s``. The split depends on the seed.
+    the test rows), ``train_time_s`` and ``samples_per_s``; with candidates also ``val_mae`` (the
+    winner's validation MAE) and ``selected`` (its index). The split depends on the seed.
+
+    Args:
+        table: the data.
+        spec: regime, target columns and split options.
+        methods: methods to run, a subset of ``METHODS``.
+        seeds: one run per seed (split, initialisation, views).
+        config: the configuration of methods without candidates (default :class:`TrainConfig`).
+        candidates: per method, configurations to choose from on the validation rows.
+        validation_fraction: share of each seed's training rows held out for that choice.
 
     Returns:
         An :class:`ExperimentResult`; a region metric is averaged over the seeds where it exists.
@@ -63,6 +80,14 @@ def run_experiment(
         raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {list(methods)}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must lie in (0, 1), got {validation_fraction}")
+    candidates = dict(candidates or {})
+    empty = [method for method, configs in candidates.items() if not configs]
+    if empty:
+        raise ValueError(
+            f"candidates must hold at least one config per method, got none for {empty}"
+        )
     target = spec.target or table.target
     extra_drop = (spec.pretrain_target,) if spec.pretrain_target else ()
     features, targets = table.arrays(target, drop=(*spec.drop, *extra_drop))
@@ -75,16 +100,34 @@ def run_experiment(
         split = make_regime_split(targets, spec.regime, seed=seed, **spec.split)
         train, test = split.train_index, split.test_index
         num_train, num_test = len(train), len(test)
+        fit_targets = targets if pretrain is None else pretrain
         for method in methods:
+            chosen, selection = config, {}
+            options = candidates.get(method, ())
+            if len(options) > 1:
+                chosen, selection = _select_on_validation(
+                    method,
+                    options,
+                    features,
+                    fit_targets,
+                    targets,
+                    pretrain,
+                    train,
+                    validation_fraction,
+                    seed,
+                )
+            elif options:
+                chosen = options[0]
             fitted = fit_regressor(
                 method,
                 features[train],
-                targets[train] if pretrain is None else pretrain[train],
-                config=config,
+                fit_targets[train],
+                config=chosen,
                 seed=seed,
                 probe_targets=None if pretrain is None else targets[train],
             )
             scores = regional_mae(fitted.predict(features[test]), targets[test], targets[train])
+            scores.update(selection)
             scores["spearman"] = distance_spearman(
                 fitted.embed(features[test]), targets[test], seed=seed
             )
@@ -96,6 +139,37 @@ def run_experiment(
         num_train=num_train,
         num_test=num_test,
     )
+
+
+def _select_on_validation(
+    method: str,
+    options: Sequence[TrainConfig],
+    features: np.ndarray,
+    fit_targets: np.ndarray,
+    targets: np.ndarray,
+    pretrain: np.ndarray | None,
+    train: np.ndarray,
+    validation_fraction: float,
+    seed: int,
+) -> tuple[TrainConfig, dict[str, float]]:
+    """The option with the lowest MAE on a held-out part of the training rows, and its score."""
+    shuffled = np.random.default_rng(seed + 7919).permutation(train)
+    num_validation = max(1, round(validation_fraction * len(train)))
+    validation, inner = shuffled[:num_validation], shuffled[num_validation:]
+    scores = []
+    for option in options:
+        fitted = fit_regressor(
+            method,
+            features[inner],
+            fit_targets[inner],
+            config=option,
+            seed=seed,
+            probe_targets=None if pretrain is None else targets[inner],
+        )
+        errors = np.abs(fitted.predict(features[validation]) - targets[validation])
+        scores.append(float(errors.mean()))
+    best = int(np.argmin(scores))
+    return options[best], {"val_mae": scores[best], "selected": float(best)}
 
 
 def _aggregate(runs: list[dict[str, float]]) -> dict[str, float]:

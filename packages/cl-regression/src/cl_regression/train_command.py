@@ -34,6 +34,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         num_bins=args.num_bins,
         binning=args.binning,
+        protocol=args.protocol,
+        finetune_epochs=args.finetune_epochs,
     )
     fitted = fit_regressor(
         args.method, features[train], targets[train], config=config, seed=args.seed

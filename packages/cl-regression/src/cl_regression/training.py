@@ -1,10 +1,15 @@
-"""Train a tabular regressor with one of the compared methods (plain torch loop: small tables).
+"""Train a regressor with one of the compared methods (plain torch loop: small data, one process).
 
-Protocol (SupReMix, arXiv:2309.16633): a contrastive method pre-trains the encoder, then a linear
-regressor is fitted with an L1 loss on the frozen features. The ``"l1"`` / ``"l2"`` baselines train
-encoder and linear head end to end with that regression loss. With a separate ``probe_targets``
-(the transfer regime), every method's encoder is frozen after pre-training on the first target and
-a linear L1 probe is fitted on the second.
+Protocol (SupReMix, arXiv:2309.16633, following SupCon, arXiv:2004.11362): a contrastive method
+pre-trains the encoder through a projection head (the loss sees the head's output; the head is
+dropped afterwards), then a linear regressor is fitted with an L1 loss on the frozen encoder
+features (``protocol="linear"``), or encoder and regressor are fine-tuned end to end with L1
+from there (``protocol="finetune"``). The linear L1 fit is exact (least absolute deviations as a
+linear programme, scikit-learn's ``QuantileRegressor`` at the median), so no probe schedule can
+under-train it. The ``"l1"`` / ``"l2"`` baselines train encoder and linear head end to end with
+that regression loss for the same total number of epochs. With a separate ``probe_targets`` (the
+transfer regime), every method's encoder is frozen after training on the first target and a linear
+L1 regressor is fitted on the second.
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.heads import ProjectionMLP
 from cl_core.losses import supcon
 from cl_regression.binning import BinningStrategy, assign_bins, bin_edges
-from cl_regression.encoder import TabularEncoder, noisy_views
+from cl_regression.encoder import EncoderKind, build_encoder, noisy_views
 from cl_regression.losses import rank_n_contrast_loss, supremix_loss
 
 METHODS: tuple[str, ...] = ("supremix", "supcon", "rnc", "l1", "l2")
 CONTRASTIVE_METHODS: tuple[str, ...] = ("supremix", "supcon", "rnc")
 DEFAULT_TEMPERATURE = {"supremix": 0.07, "supcon": 0.07, "rnc": 2.0}
+Protocol = Literal["linear", "finetune"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,17 @@ class TrainConfig:
 
     ``num_bins`` and ``binning`` (``"quantile"`` or ``"uniform"``) define the label bins that make
     positives for SupReMix and SupCon; ``temperature`` None means each method's paper default.
+    ``protocol`` is what follows contrastive pre-training: ``"linear"`` (exact L1 linear
+    regressor on frozen features) or ``"finetune"`` (``finetune_epochs`` more epochs of end-to-end
+    L1 from that start; the L1/L2 baselines then train for ``epochs + finetune_epochs``).
+    ``encoder`` is ``"mlp"`` (tabular rows) or ``"cnn"`` (square grey images, flattened rows).
     """
 
     epochs: int = 60
     batch_size: int = 128
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
+    encoder: EncoderKind = "mlp"
     hidden: tuple[int, ...] = (128, 128)
     embedding_dim: int = 32
     num_bins: int = 10
@@ -49,17 +62,28 @@ class TrainConfig:
     noise_std: float = 0.1
     num_negative_mixtures: int = 2
     num_positive_mixtures: int = 2
-    probe_steps: int = 600
-    probe_learning_rate: float = 0.02
+    protocol: Protocol = "linear"
+    finetune_epochs: int = 20
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "num_bins", "probe_steps", "embedding_dim"):
+        for name in ("epochs", "batch_size", "num_bins", "embedding_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.finetune_epochs < 0:
+            raise ValueError(f"finetune_epochs must be >= 0, got {self.finetune_epochs}")
         if self.binning not in ("quantile", "uniform"):
             raise ValueError(f"binning must be 'quantile' or 'uniform', got {self.binning!r}")
+        if self.protocol not in ("linear", "finetune"):
+            raise ValueError(f"protocol must be 'linear' or 'finetune', got {self.protocol!r}")
+        if self.encoder not in ("mlp", "cnn"):
+            raise ValueError(f"encoder must be 'mlp' or 'cnn', got {self.encoder!r}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
+
+    @property
+    def end_to_end_epochs(self) -> int:
+        """Epochs of the L1/L2 baselines: the contrastive methods' whole budget."""
+        return self.epochs + (self.finetune_epochs if self.protocol == "finetune" else 0)
 
 
 @dataclass
@@ -70,10 +94,15 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, values: np.ndarray) -> Standardizer:
-        """Fit on (N, ...) training values."""
-        std = values.std(axis=0)
-        return cls(mean=values.mean(axis=0), std=np.where(std > 0, std, 1.0))
+    def fit(cls, values: np.ndarray, *, columnwise: bool = True) -> Standardizer:
+        """Fit on (N, ...) training values; ``columnwise=False`` uses one mean and std for all
+        columns (pixels: per-pixel scaling would blow up nearly constant corner pixels)."""
+        if columnwise:
+            mean, std = values.mean(axis=0), values.std(axis=0)
+        else:
+            mean = np.full(values.shape[1:], values.mean())
+            std = np.full(values.shape[1:], values.std())
+        return cls(mean=mean, std=np.where(std > 0, std, 1.0))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """Standardise values."""
@@ -89,7 +118,8 @@ class TrainedRegressor:
     """An encoder, its linear head and the scalers, ready to predict on raw feature rows."""
 
     method: str
-    encoder: TabularEncoder
+    encoder: nn.Module
+    encoder_spec: dict[str, object]
     head: nn.Linear
     feature_scaler: Standardizer
     target_scaler: Standardizer
@@ -100,9 +130,7 @@ class TrainedRegressor:
         """Tensors and plain values only, so ``torch.load(..., weights_only=True)`` can read it."""
         return {
             "method": self.method,
-            "in_features": int(self.feature_scaler.mean.shape[0]),
-            "hidden": [layer.out_features for layer in self.encoder.net[:-1:2]],
-            "embedding_dim": self.encoder.embedding_dim,
+            "encoder_spec": dict(self.encoder_spec),
             "encoder": self.encoder.state_dict(),
             "head": self.head.state_dict(),
             "feature_mean": torch.as_tensor(self.feature_scaler.mean),
@@ -114,15 +142,15 @@ class TrainedRegressor:
     @classmethod
     def from_state(cls, state: dict[str, object]) -> TrainedRegressor:
         """Rebuild a regressor saved with :meth:`state` (timings are not restored)."""
-        encoder = TabularEncoder(
-            state["in_features"], tuple(state["hidden"]), state["embedding_dim"]
-        )
+        spec = state["encoder_spec"]
+        encoder = _encoder_from_spec(spec)
         encoder.load_state_dict(state["encoder"])
-        head = nn.Linear(state["embedding_dim"], 1)
+        head = nn.Linear(spec["embedding_dim"], 1)
         head.load_state_dict(state["head"])
         return cls(
             method=state["method"],
             encoder=encoder.eval(),
+            encoder_spec=dict(spec),
             head=head.requires_grad_(False),
             feature_scaler=Standardizer(
                 state["feature_mean"].numpy(), state["feature_std"].numpy()
@@ -136,16 +164,22 @@ class TrainedRegressor:
 
     @torch.no_grad()
     def embed(self, features: np.ndarray) -> np.ndarray:
-        """(N, D) frozen embeddings of raw feature rows."""
+        """(N, D) frozen encoder features of raw feature rows (the regressor's input)."""
         self.encoder.eval()
         rows = torch.as_tensor(self.feature_scaler.transform(features), dtype=torch.float32)
-        return self.encoder(rows).numpy()
+        return torch.cat([self.encoder(chunk) for chunk in rows.split(1024)]).numpy()
 
     @torch.no_grad()
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(N,) predictions in the target's original units."""
         embeddings = torch.as_tensor(self.embed(features))
         return self.target_scaler.inverse(self.head(embeddings).squeeze(1).double().numpy())
+
+
+def _encoder_from_spec(spec: dict[str, object]) -> nn.Module:
+    return build_encoder(
+        spec["kind"], int(spec["in_features"]), tuple(spec["hidden"]), int(spec["embedding_dim"])
+    )
 
 
 def fit_regressor(
@@ -162,11 +196,11 @@ def fit_regressor(
     Args:
         method: one of ``METHODS``: ``"supremix"``, ``"supcon"`` (on label bins), ``"rnc"``
             (Rank-N-Contrast), ``"l1"``, ``"l2"``.
-        features: raw training features.
+        features: raw training features (flattened pixels for ``config.encoder="cnn"``).
         targets: raw training targets (the pre-training target in the transfer regime).
         config: hyper-parameters; defaults to :class:`TrainConfig`.
         seed: seed of initialisation, batching, views and mixtures.
-        probe_targets: if given, the linear probe is fitted on these instead (transfer).
+        probe_targets: if given, the linear L1 regressor is fitted on these instead (transfer).
 
     Returns:
         A :class:`TrainedRegressor` predicting ``probe_targets`` if given, else ``targets``.
@@ -184,6 +218,10 @@ def fit_regressor(
         raise ValueError(
             f"features must be (N, F) and targets (N,) with N >= 4, got {features.shape} and "
             f"{targets.shape}"
+        )
+    if probe_targets is not None and np.shape(probe_targets) != targets.shape:
+        raise ValueError(
+            f"probe_targets must have shape {targets.shape}, got {np.shape(probe_targets)}"
         )
     config = config or TrainConfig()
     with _one_thread():
@@ -213,28 +251,41 @@ def _fit(
     """Body of :func:`fit_regressor` after validation."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    feature_scaler = Standardizer.fit(features)
+    feature_scaler = Standardizer.fit(features, columnwise=config.encoder == "mlp")
     pretrain_scaler = Standardizer.fit(targets)
     rows = torch.as_tensor(feature_scaler.transform(features), dtype=torch.float32)
     y = torch.as_tensor(pretrain_scaler.transform(targets), dtype=torch.float32)
-    encoder = TabularEncoder(rows.shape[1], config.hidden, config.embedding_dim)
+    spec = {
+        "kind": config.encoder,
+        "in_features": int(rows.shape[1]),
+        "hidden": list(config.hidden),
+        "embedding_dim": config.embedding_dim,
+    }
+    encoder = _encoder_from_spec(spec)
     head = nn.Linear(config.embedding_dim, 1)
 
     start = time.perf_counter()
     if method in CONTRASTIVE_METHODS:
         samples_seen = _pretrain_contrastive(method, encoder, rows, y, config, generator)
+        head = _fit_linear_l1(encoder, rows, y)
+        if config.protocol == "finetune" and config.finetune_epochs > 0:
+            samples_seen += _train_end_to_end(
+                "l1", encoder, head, rows, y, config, config.finetune_epochs, generator
+            )
     else:
-        samples_seen = _train_end_to_end(method, encoder, head, rows, y, config, generator)
-    final_targets = targets if probe_targets is None else np.asarray(probe_targets, np.float64)
-    target_scaler = Standardizer.fit(final_targets)
-    if method in CONTRASTIVE_METHODS or probe_targets is not None:
-        head = _fit_linear_probe(
-            encoder, rows, torch.as_tensor(target_scaler.transform(final_targets)), config
+        samples_seen = _train_end_to_end(
+            method, encoder, head, rows, y, config, config.end_to_end_epochs, generator
         )
+    target_scaler = pretrain_scaler
+    if probe_targets is not None:
+        target_scaler = Standardizer.fit(np.asarray(probe_targets, np.float64))
+        probe = torch.as_tensor(target_scaler.transform(probe_targets), dtype=torch.float32)
+        head = _fit_linear_l1(encoder, rows, probe)
     return TrainedRegressor(
         method=method,
         encoder=encoder.eval(),
-        head=head,
+        encoder_spec=spec,
+        head=head.requires_grad_(False),
         feature_scaler=feature_scaler,
         target_scaler=target_scaler,
         train_time_s=time.perf_counter() - start,
@@ -283,23 +334,28 @@ def _contrastive_loss(
 
 def _pretrain_contrastive(
     method: str,
-    encoder: TabularEncoder,
+    encoder: nn.Module,
     rows: Tensor,
     targets: Tensor,
     config: TrainConfig,
     generator: torch.Generator,
 ) -> int:
-    """Contrastive pre-training on two noisy views per row; returns the number of rows seen."""
+    """Contrastive pre-training on two noisy views per row through a projection head (dropped
+    afterwards, as in SupCon); returns the number of rows seen."""
     bins = assign_bins(targets, bin_edges(targets, config.num_bins, config.binning))
+    projection = ProjectionMLP(config.embedding_dim, config.embedding_dim, norm="none")
     optimizer = torch.optim.AdamW(
-        encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        [*encoder.parameters(), *projection.parameters()],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
     )
     seen = 0
     encoder.train()
     for _ in range(config.epochs):
         for index in _batches(len(rows), config.batch_size, generator):
             views = noisy_views(rows[index], 2, config.noise_std, generator)
-            embeddings = encoder(views.reshape(-1, rows.shape[1])).reshape(2, len(index), -1)
+            features = encoder(views.reshape(-1, rows.shape[1]))
+            embeddings = projection(features).reshape(2, len(index), -1)
             loss = _contrastive_loss(
                 method, embeddings, targets[index], bins[index], config, generator
             )
@@ -312,22 +368,24 @@ def _pretrain_contrastive(
 
 def _train_end_to_end(
     method: str,
-    encoder: TabularEncoder,
+    encoder: nn.Module,
     head: nn.Linear,
     rows: Tensor,
     targets: Tensor,
     config: TrainConfig,
+    epochs: int,
     generator: torch.Generator,
 ) -> int:
-    """Plain regression of the targets with an L1 or L2 loss; returns the number of rows seen."""
+    """Regression of the targets with an L1 or L2 loss for ``epochs``; returns the rows seen."""
     regression_loss = F.l1_loss if method == "l1" else F.mse_loss
+    head.requires_grad_(True)
     parameters = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(
         parameters, lr=config.learning_rate, weight_decay=config.weight_decay
     )
     seen = 0
     encoder.train()
-    for _ in range(config.epochs):
+    for _ in range(epochs):
         for index in _batches(len(rows), config.batch_size, generator):
             views = noisy_views(rows[index], 1, config.noise_std, generator)[0]
             loss = regression_loss(head(encoder(views)).squeeze(1), targets[index])
@@ -338,22 +396,46 @@ def _train_end_to_end(
     return seen
 
 
-def _fit_linear_probe(
-    encoder: TabularEncoder, rows: Tensor, targets: Tensor, config: TrainConfig
-) -> nn.Linear:
-    """Linear regressor with an L1 loss on frozen embeddings (full-batch Adam)."""
+def fit_linear_l1(features: Tensor, targets: Tensor) -> nn.Linear:
+    r"""Exact least-absolute-deviations linear regressor, :math:`\min_{w,b} \sum_i |w^\top h_i +
+    b - y_i|`.
+
+    L1 regression is median (0.5-quantile) regression, a linear programme that
+    ``sklearn.linear_model.QuantileRegressor`` solves exactly with HiGHS (unpenalised,
+    ``alpha=0``), so no optimiser schedule can leave the regressor under-trained.
+
+    Args:
+        features: (N, D) frozen features.
+        targets: (N,) targets.
+
+    Returns:
+        A frozen ``nn.Linear(D, 1)`` holding the solution.
+
+    Example:
+        >>> h = torch.randn(20, 2)
+        >>> head = fit_linear_l1(h, 3 * h[:, 0] + 1)
+        >>> round(float(head.bias), 3)
+        1.0
+    """
+    from sklearn.linear_model import QuantileRegressor
+
+    if features.dim() != 2 or targets.shape != (features.shape[0],):
+        raise ValueError(
+            f"features must be (N, D) and targets (N,), got {tuple(features.shape)} and "
+            f"{tuple(targets.shape)}"
+        )
+    regressor = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+    regressor.fit(features.detach().double().numpy(), targets.detach().double().numpy())
+    head = nn.Linear(features.shape[1], 1)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(regressor.coef_, dtype=torch.float32).unsqueeze(0))
+        head.bias.fill_(float(regressor.intercept_))
+    return head.requires_grad_(False)
+
+
+def _fit_linear_l1(encoder: nn.Module, rows: Tensor, targets: Tensor) -> nn.Linear:
+    """:func:`fit_linear_l1` on the frozen encoder features of ``rows``."""
     encoder.eval()
     with torch.no_grad():
-        embeddings = encoder(rows)
-    targets = targets.to(embeddings.dtype)
-    head = nn.Linear(embeddings.shape[1], 1)
-    with torch.no_grad():
-        head.weight.zero_()
-        head.bias.fill_(float(targets.median()))
-    optimizer = torch.optim.Adam(head.parameters(), lr=config.probe_learning_rate)
-    for _ in range(config.probe_steps):
-        loss = F.l1_loss(head(embeddings).squeeze(1), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return head.requires_grad_(False)
+        features = torch.cat([encoder(chunk) for chunk in rows.split(1024)])
+    return fit_linear_l1(features, targets)

@@ -1,7 +1,8 @@
-"""Regression tables (real data with data cards), CSV loading and the paper's data regimes."""
+"""Regression tables (real data with data cards), rotated real images, CSV loading, regimes."""
 
 from cl_regression.data.csv_table import load_csv_table
 from cl_regression.data.regimes import RegimeSplit, make_regime_split
+from cl_regression.data.rotated_images import load_rotated_fashion_mnist_table, rotate_images
 from cl_regression.data.tables import (
     RegressionTable,
     load_diabetes_table,
@@ -16,5 +17,7 @@ __all__ = [
     "load_diabetes_table",
     "load_diamonds_table",
     "load_randhie_table",
+    "load_rotated_fashion_mnist_table",
     "make_regime_split",
+    "rotate_images",
 ]
