@@ -32,6 +32,7 @@ OWN_STACK = {
     "cl-speech": {"torchaudio"},
     "cl-vision": {"torchvision"},
     "cl-rlhf": {"transformers"},
+    "cl-multimodal": {"transformers"},
 }
 
 

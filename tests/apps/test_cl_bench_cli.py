@@ -93,7 +93,9 @@ def test_unwritable_out_is_a_one_line_error(
 def test_smoke_run_of_a_core_recipe_writes_json_markdown_and_plots(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = bench_main.main(["--methods", "simclr", "--profile", "smoke", "--out", str(tmp_path)])
+    status = bench_main.main(
+        ["--methods", "core/simclr", "--profile", "smoke", "--out", str(tmp_path)]
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from cl_core.training import AtomicCheckpointIO, atomic_torch_save, resolve_resume
-from cl_core.training import checkpoint as checkpoint_module
 
 
 def test_save_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -25,11 +24,11 @@ def test_a_truncated_write_never_replaces_the_good_checkpoint(
     target = tmp_path / "last.ckpt"
     atomic_torch_save({"w": torch.full((4,), 7.0)}, target)
 
-    def dies_half_way(obj: object, handle) -> None:  # a crash after writing a few bytes
-        handle.write(b"PK\x03\x04 truncated")
+    def dies_half_way(obj: object, path: Path) -> None:  # a crash after writing a few bytes
+        Path(path).write_bytes(b"PK\x03\x04 truncated")
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_module.torch, "save", dies_half_way)
+    monkeypatch.setattr(torch, "save", dies_half_way)
     with pytest.raises(OSError, match="disk full"):
         atomic_torch_save({"w": torch.zeros(4)}, target)
     monkeypatch.undo()

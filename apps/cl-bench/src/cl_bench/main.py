@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="list every method and dataset with its data card"
     )
     parser.add_argument(
-        "--methods", action="append", metavar="NAMES", help="comma-separated methods (default: all)"
+        "--methods",
+        action="append",
+        metavar="NAMES",
+        help="comma-separated methods, plain (simclr) or with their modality (core/simclr) "
+        "(default: all)",
     )
     parser.add_argument(
         "--datasets",

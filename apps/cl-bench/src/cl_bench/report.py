@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` through a temporary file in the same folder."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+from cl_core.io import atomic_write_text
 
 
 def write_json(out_dir: Path, run_info: dict[str, Any], rows: list[dict[str, Any]]) -> Path:
     """``results.json``: ``{"run": run_info, "rows": rows}``."""
     path = out_dir / "results.json"
-    write_text_atomic(
+    atomic_write_text(
         path, json.dumps({"run": run_info, "rows": rows}, indent=2, default=str) + "\n"
     )
     return path
@@ -81,5 +66,5 @@ def write_markdown(out_dir: Path, run_info: dict[str, Any], rows: list[dict[str,
         + "".join(f"- **{name}**: {card}\n" for name, card in cards.items())
     )
     path = out_dir / "results.md"
-    write_text_atomic(path, text)
+    atomic_write_text(path, text)
     return path

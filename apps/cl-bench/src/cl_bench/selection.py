@@ -47,14 +47,17 @@ def select_rows(
 ) -> list[Row]:
     """The rows to run, in registry order.
 
-    Without ``--datasets`` a recipe runs on its first (default) dataset; with it, on each named one
-    it supports.
+    A method is named plainly (``simclr``: every modality's recipe of that name) or qualified by
+    its modality (``core/simclr``). Without ``--datasets`` a recipe runs on its first (default)
+    dataset; with it, on each named one it supports.
 
     Raises:
         UserFacingError: an unknown method or dataset, a selection with no rows, or a needed
             ``--data-dir`` that is missing.
     """
-    known_methods = {recipe.method for recipe in recipes}
+    known_methods = {recipe.method for recipe in recipes} | {
+        f"{recipe.modality}/{recipe.method}" for recipe in recipes
+    }
     unknown = [name for name in methods if name not in known_methods]
     if unknown:
         raise UserFacingError(
@@ -72,7 +75,7 @@ def select_rows(
         raise UserFacingError(f"--data-dir {data_dir} is not a directory")
     rows: list[Row] = []
     for recipe in recipes:
-        if methods and recipe.method not in methods:
+        if methods and not {recipe.method, f"{recipe.modality}/{recipe.method}"} & set(methods):
             continue
         if not _profile_includes(recipe, profile):
             continue

@@ -15,10 +15,11 @@ Example (``encoder``, ``head``, ``views`` and ``dataset`` are yours)::
     trainer.fit(module, loader, ckpt_path=resolve_resume("last", checkpoint_dir("runs/x")))
 """
 
+from cl_core.io import atomic_torch_save
 from cl_core.training.callbacks import EmbeddingDiagnostics, SpectrumAndProjectionPlot
 from cl_core.training.callbacks.diagnostics import embedding_diagnostics
 from cl_core.training.callbacks.spectrum_plot import save_spectrum_and_projection
-from cl_core.training.checkpoint import AtomicCheckpointIO, atomic_torch_save
+from cl_core.training.checkpoint import AtomicCheckpointIO
 from cl_core.training.module import ContrastiveModule, default_views
 from cl_core.training.resume import TrackSamplerProgress, resolve_resume
 from cl_core.training.sampler import ResumableDataLoader, ResumableSampler, resumable_loader

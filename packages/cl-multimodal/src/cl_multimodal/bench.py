@@ -1,0 +1,91 @@
+"""cl-bench recipes of this package (import-light: the run functions live in ``bench_run``)."""
+
+from __future__ import annotations
+
+from cl_core.registry import BenchDataset, BenchRecipe
+
+EMOJI_CARD = (
+    "Real: the 3,786 Google emoji images (64x64, npm emoji-datasource-google 16.0.0, MIT/Apache "
+    "licence) with their Unicode names and 10 categories; caption 'an emoji of <name>'. "
+    "Deterministic 80/20 split by base emoji (skin-tone variants stay with their base)."
+)
+SHAPES_CARD = (
+    "Synthesized: coloured-shape scenes rendered with PIL (5 colours x 4 shapes x 2 relations), "
+    "captions such as 'a red circle left of a blue square'; held-out colour-shape combinations."
+)
+XOR_CARD = (
+    "Synthesized: the binary XOR toy of the Symile paper (a, b ~ Bernoulli(0.5), c = a XOR b); "
+    "every pairwise mutual information is zero."
+)
+
+EMOJI = BenchDataset("emoji", "real", EMOJI_CARD)
+SHAPES = BenchDataset("shapes", "synthesized", SHAPES_CARD)
+CONTINUAL_CARD = (
+    "Synthesized: a shared Gaussian latent seen through four fixed random linear 'modalities' "
+    "(32-d features, noise 0.05), trained as the pairs (0,1), (1,2), (2,3), (3,0) in turn."
+)
+
+GAP_CARD = (
+    "Synthesized: a joint space of 10 Gaussian classes mapped to 64-d, with one constant offset "
+    "per modality (the modality gap) and noise, rows L2-normalised."
+)
+
+TWO_VIEW_CARD = (
+    "Synthesized: 8 Gaussian classes in a 16-d latent seen through two fixed noisy random linear "
+    "'modalities' (24-d, 32-d); 200 labelled training samples."
+)
+
+TWO_VIEW = BenchDataset("two-view", "synthesized", TWO_VIEW_CARD)
+GAP = BenchDataset("modality-gap", "synthesized", GAP_CARD)
+XOR = BenchDataset("xor", "synthesized", XOR_CARD)
+CONTINUAL = BenchDataset("continual-pairs", "synthesized", CONTINUAL_CARD)
+
+DATASETS: tuple[BenchDataset, ...] = (EMOJI, SHAPES, XOR, CONTINUAL, GAP, TWO_VIEW)
+
+RECIPES: tuple[BenchRecipe, ...] = (
+    BenchRecipe(
+        method="clip-improved",
+        modality="multimodal",
+        datasets=(EMOJI,),
+        run="cl_multimodal.bench_run:run_clip_improved",
+        paper=(
+            "CLIP, Radford et al. 2021, arXiv:2103.00020; improved baselines (CLIP rocket), "
+            "Fini et al. 2023, arXiv:2305.08675 (baseline: plain CLIP)"
+        ),
+    ),
+    BenchRecipe(
+        method="negclip",
+        modality="multimodal",
+        datasets=(SHAPES,),
+        run="cl_multimodal.bench_run:run_negclip",
+        paper="NegCLIP / ARO, Yuksekgonul et al. 2023, arXiv:2210.01936 (baseline: CLIP)",
+    ),
+    BenchRecipe(
+        method="symile",
+        modality="multimodal",
+        datasets=(XOR,),
+        run="cl_multimodal.bench_run:run_symile",
+        paper="Symile, Saporta et al. 2024, arXiv:2411.01053 (baseline: pairwise CLIP)",
+    ),
+    BenchRecipe(
+        method="cmcl",
+        modality="multimodal",
+        datasets=(CONTINUAL,),
+        run="cl_multimodal.bench_run:run_cmcl",
+        paper="CMCL (dual-sided null space), Liu et al., NeurIPS 2025 (baseline: fine-tuning)",
+    ),
+    BenchRecipe(
+        method="close",
+        modality="multimodal",
+        datasets=(GAP,),
+        run="cl_multimodal.bench_run:run_close",
+        paper="CLOSE, Gu et al. 2023, arXiv:2211.09778 (baseline: image-trained classifier)",
+    ),
+    BenchRecipe(
+        method="m3col",
+        modality="multimodal",
+        datasets=(TWO_VIEW,),
+        run="cl_multimodal.bench_run:run_m3col",
+        paper="M3CoL, Kumar, Singhal et al., arXiv:2409.17777 (baselines: CLIP term, no term)",
+    ),
+)

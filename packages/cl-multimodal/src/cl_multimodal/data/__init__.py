@@ -1,0 +1,1 @@
+"""Data: real emoji image-caption pairs, rendered shape scenes, image-caption folders."""

@@ -1,0 +1,115 @@
+"""The work behind ``cl-train multimodal`` (imported only when the command runs).
+
+Writes to OUT: ``checkpoints/last.pt`` after every epoch (atomic replace; ``--resume`` continues
+from it), ``model.pt`` (the final weights), ``metrics.json`` (held-out retrieval and, for labelled
+data, zero-shot accuracy) and ``config.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.io import atomic_torch_save, atomic_write_text
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _check_single_process(args: argparse.Namespace) -> None:
+    if args.devices not in ("auto", 1) or args.num_nodes != 1 or args.strategy != "auto":
+        raise UserFacingError(
+            "cl-train multimodal trains in one process; --devices, --num-nodes and --strategy "
+            "must keep their defaults"
+        )
+    if args.accelerator not in ("auto", "cpu"):
+        raise UserFacingError(f"--accelerator {args.accelerator}: only cpu is supported here")
+
+
+def _load_data(args: argparse.Namespace):
+    from cl_multimodal.data.emoji import EmojiDataMissingError, load_emoji
+    from cl_multimodal.data.folder import load_caption_folder
+    from cl_multimodal.evaluation import emoji_category_prompts
+
+    try:
+        if args.data == "emoji":
+            pairs = load_emoji(args.emoji_prefix)
+            return pairs, emoji_category_prompts(pairs.label_names)
+        pairs = load_caption_folder(args.data)
+    except (EmojiDataMissingError, ValueError) as error:
+        raise UserFacingError(str(error)) from None
+    prompts = list(pairs.label_names) if (pairs.labels >= 0).all() else None
+    return pairs, prompts
+
+
+def train_from_args(args: argparse.Namespace) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    import torch
+
+    from cl_multimodal.clip_training import ClipTrainConfig, train_two_tower
+    from cl_multimodal.evaluation import retrieval_metrics, zero_shot_metrics
+    from cl_multimodal.towers.factory import build_image_tower, build_text_tower
+    from cl_multimodal.two_tower import TwoTowerModel
+
+    _check_single_process(args)
+    if not 0.0 < args.test_fraction < 1.0:
+        raise UserFacingError(f"--test-fraction must lie in (0, 1), got {args.test_fraction}")
+    out = prepare_out_dir(args.out)
+    pairs, prompts = _load_data(args)
+    try:
+        train, test = pairs.split(args.test_fraction, seed=args.seed)
+    except ValueError as error:
+        raise UserFacingError(f"{args.data}: {error}") from None
+    checkpoint = out / "checkpoints" / "last.pt"
+    state = None
+    if args.resume is not None:
+        path = checkpoint if args.resume == "last" else Path(args.resume)
+        if not path.is_file():
+            raise UserFacingError(f"--resume: no checkpoint at {path}")
+        state = torch.load(path, weights_only=False)
+    torch.manual_seed(args.seed)
+    model = TwoTowerModel(
+        build_image_tower(args.image_tower),
+        build_text_tower(args.text_tower, train.captions),
+        label_smoothing=0.1 if args.improved else 0.0,
+    )
+    config = ClipTrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        image_augment=args.improved,
+        text_augment=args.improved,
+        seed=args.seed,
+    )
+    settings = {
+        "data": str(args.data),
+        "text_tower": args.text_tower,
+        "image_tower": args.image_tower,
+        "improved": args.improved,
+        "test_fraction": args.test_fraction,
+        "train_pairs": len(train),
+        "test_pairs": len(test),
+        "data_card": pairs.card,
+        **{key: getattr(config, key) for key in ("epochs", "batch_size", "lr", "seed")},
+    }
+    _write_json(settings, out / "config.json")
+
+    def save_checkpoint(epoch: int, training_state: dict[str, Any]) -> None:
+        atomic_torch_save(training_state, checkpoint)
+
+    stats = train_two_tower(
+        model, train, config, progress=True, state=state, on_epoch_end=save_checkpoint
+    )
+    metrics = retrieval_metrics(model, test)
+    if prompts is not None:
+        metrics.update(zero_shot_metrics(model, test, prompts))
+    metrics.update(train_time_s=stats.train_time_s, samples_per_s=stats.samples_per_s)
+    atomic_torch_save(model.state_dict(), out / "model.pt")
+    _write_json(metrics, out / "metrics.json")
+    print(" ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
+    return 0

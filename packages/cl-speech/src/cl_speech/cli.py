@@ -1,0 +1,100 @@
+"""``cl-train speech``: class-incremental spoken language understanding (COCONUT and baselines).
+
+``cl-train speech make-data --out CACHE`` synthesizes the spoken-command corpus once;
+``cl-train speech --method coconut --data CACHE --out RUN`` trains task by task and writes the
+metrics after every task. Registration imports only the standard library and :mod:`cl_core.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
+
+METHOD_CHOICES = ("coconut", "replay", "kd", "finetune")
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``speech`` sub-command (and its ``make-data`` step) to ``cl-train``."""
+    parser = subparsers.add_parser(
+        "speech",
+        help="continual spoken language understanding: COCONUT, replay, KD, fine-tuning",
+        description=(
+            "Train an audio encoder + text decoder (transcript and intent) on a sequence of "
+            "intent tasks and report intent accuracy, average accuracy, forgetting and WER after "
+            "every task. Build the corpus first with `cl-train speech make-data --out CACHE`."
+        ),
+    )
+    parser.add_argument("--method", choices=METHOD_CHOICES, default="coconut", help="method")
+    parser.add_argument(
+        "--data", type=Path, default=None, metavar="CACHE", help="corpus folder from make-data"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(f"cl-train-runs/{timestamp()}"), help="output folder"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--tasks", type=positive_int, default=4, help="number of intent tasks (default: 4)"
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, default=15, help="epochs per task (default: 15)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=16,
+        help="current-task utterances per step; replay adds half as many (default: 16)",
+    )
+    parser.add_argument(
+        "--lr", type=positive_float, default=3e-3, help="AdamW learning rate (default: 3e-3)"
+    )
+    parser.add_argument(
+        "--buffer-size",
+        type=positive_int,
+        default=96,
+        help="replay buffer size in utterances, class-balanced (default: 96)",
+    )
+    parser.set_defaults(func=run_train)
+    steps = parser.add_subparsers(dest="speech_step", metavar="STEP", title="steps")
+    make = steps.add_parser(
+        "make-data",
+        help="synthesize the spoken-command corpus (espeak-ng + flite) into a cache folder",
+        description=(
+            "Synthesize a Fluent-Speech-Commands-style corpus: every intent spoken by many "
+            "synthesized voices (varied voice, rate, pitch, added noise). Writes wavs/, "
+            "manifest.csv and DATA_CARD.md; existing WAV files are kept."
+        ),
+    )
+    make.add_argument("--out", type=Path, required=True, metavar="CACHE", help="corpus folder")
+    make.add_argument(
+        "--n-speakers", type=positive_int, default=40, help="synthetic voices (default: 40)"
+    )
+    make.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    make.add_argument(
+        "--workers", type=positive_int, default=2, help="parallel synthesizer processes"
+    )
+    make.set_defaults(func=run_make_data)
+    return parser
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run the training command; a user error is printed in one line and gives exit status 2."""
+
+    def train() -> int:
+        from cl_speech.train_command import train_from_args
+
+        return train_from_args(args)
+
+    return run_with_user_errors("cl-train speech", train)
+
+
+def run_make_data(args: argparse.Namespace) -> int:
+    """Run ``make-data``; a user error is printed in one line and gives exit status 2."""
+
+    def make() -> int:
+        from cl_speech.train_command import make_data_from_args
+
+        return make_data_from_args(args)
+
+    return run_with_user_errors("cl-train speech make-data", make)

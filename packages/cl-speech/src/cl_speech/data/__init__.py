@@ -1,0 +1,1 @@
+"""The synthesized Fluent-Speech-Commands-style corpus: intents, voices, manifest and builder."""

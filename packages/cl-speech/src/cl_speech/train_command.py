@@ -1,0 +1,63 @@
+"""What ``cl-train speech`` and ``cl-train speech make-data`` run (imported only when they run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cl_core.cli import UserFacingError, prepare_out_dir
+
+
+def make_data_from_args(args: argparse.Namespace) -> int:
+    """Synthesize the corpus into ``args.out``; exit status 0."""
+    from cl_speech.data.corpus import build_corpus
+    from cl_speech.data.voices import SynthesizerUnavailableError
+
+    out = prepare_out_dir(args.out)
+    try:
+        manifest = build_corpus(
+            out, n_speakers=args.n_speakers, seed=args.seed, workers=args.workers
+        )
+    except (SynthesizerUnavailableError, RuntimeError) as error:
+        raise UserFacingError(str(error)) from None
+    print(f"corpus: {manifest} (synthesized audio; see {out / 'DATA_CARD.md'})")
+    return 0
+
+
+def train_from_args(args: argparse.Namespace) -> int:
+    """Train ``args.method`` task by task; write results.json, accuracy.png; exit status 0."""
+    if args.data is None:
+        raise UserFacingError(
+            "--data CACHE is required (build the corpus with "
+            "`cl-train speech make-data --out CACHE`)"
+        )
+    from cl_speech.audio import AudioFileError
+    from cl_speech.continual import ContinualConfig, run_continual
+    from cl_speech.data.manifest import ManifestError
+    from cl_speech.dataset import load_slu_data
+    from cl_speech.plots import plot_seen_accuracy
+
+    out = prepare_out_dir(args.out)
+    try:
+        data = load_slu_data(args.data, seed=args.seed)
+        config = ContinualConfig(
+            method=args.method,
+            num_tasks=args.tasks,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            buffer_size=args.buffer_size,
+            seed=args.seed,
+        )
+        if args.tasks > len(data.intent_names):
+            raise UserFacingError(
+                f"--tasks must be at most the number of intents ({len(data.intent_names)}), "
+                f"got {args.tasks}"
+            )
+    except (ManifestError, AudioFileError) as error:
+        raise UserFacingError(str(error)) from None
+    result = run_continual(data, config, out_dir=out)
+    plot_seen_accuracy({args.method: result.seen_accuracy}, out / "accuracy.png")
+    print(json.dumps({"method": args.method, **result.summary()}, indent=2))
+    print(f"results: {out / 'results.json'}")
+    return 0

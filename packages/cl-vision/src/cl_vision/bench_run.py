@@ -1,0 +1,307 @@
+"""``cl-bench`` run functions of the vision recipes (imported only when a row runs).
+
+Each row trains one method, probes its frozen encoder (kNN, linear, effective rank) and, in the
+same run, the raw pixels and the random-init encoder. The full profile adds the issue's checks:
+SimCLR/DCL also train at batch 32 (``linear_acc_b32``, ``drop_b256_to_b32``), MV-DHEL/MV-InfoNCE
+also train with V = 2 and 3 views (``effective_rank_v{V}``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cl_core.recipes.digits_bench import torch_threads
+from cl_core.registry import BenchContext, BenchResult
+from cl_vision.data import ImageSplit, load_image_split
+from cl_vision.evaluation import encoder_scores, geometry_scores, raw_pixel_scores
+from cl_vision.training import TrainConfig, build_module, train
+from cl_vision.views import default_augmentation
+
+ENCODER = "SmallResNet 32-64-128 + 2-layer head 128-128-64"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Size of a row's training."""
+
+    epochs: int
+    batch_size: int
+    train_limit: int | None
+    test_limit: int | None
+    max_steps: int = -1
+    temperatures: tuple[float, ...] = (0.07, 0.2, 0.5, 1.0)
+
+
+SETTINGS: dict[tuple[str, str], RunSettings] = {
+    ("smoke", "digits"): RunSettings(1, 32, 96, 100, max_steps=1, temperatures=(0.1, 1.0)),
+    ("smoke", "fashion-mnist"): RunSettings(1, 32, 96, 100, max_steps=1, temperatures=(0.1, 1.0)),
+    ("quick", "digits"): RunSettings(3, 128, None, None, temperatures=(0.1, 0.5, 1.0)),
+    ("quick", "fashion-mnist"): RunSettings(2, 128, 4000, 2000, temperatures=(0.1, 0.5, 1.0)),
+    ("full", "digits"): RunSettings(60, 128, None, None),
+    ("full", "fashion-mnist"): RunSettings(10, 256, 20000, None),
+}
+
+
+def _settings(context: BenchContext) -> RunSettings:
+    if context.dataset not in ("digits", "fashion-mnist"):
+        raise ValueError(f"vision rows run on digits or fashion-mnist, got {context.dataset!r}")
+    return SETTINGS[(context.profile, context.dataset)]
+
+
+def _load(context: BenchContext, settings: RunSettings) -> ImageSplit:
+    return load_image_split(
+        context.dataset,
+        data_dir=_fashion_dir(context),
+        train_limit=settings.train_limit,
+        test_limit=settings.test_limit,
+        seed=context.seed,
+    )
+
+
+def _fashion_dir(context: BenchContext) -> Path | None:
+    """``--data-dir`` if it holds the Fashion-MNIST files (directly or in ``fashion-mnist/``)."""
+    if context.data_dir is None:
+        return None
+    for candidate in (context.data_dir, context.data_dir / "fashion-mnist"):
+        if (candidate / "train-images-idx3-ubyte.gz").is_file():
+            return candidate
+    return None
+
+
+def _train_and_score(
+    config: TrainConfig,
+    split: ImageSplit,
+    out_dir: Path,
+    settings: RunSettings,
+    *,
+    geometry: bool = False,
+) -> tuple[dict[str, float], float, int]:
+    run = train(
+        config,
+        split,
+        out_dir,
+        default_augmentation(split.name),
+        progress_bar=False,
+        max_steps=settings.max_steps,
+    )
+    scores = encoder_scores(run.module, split)
+    if geometry:
+        scores.update(geometry_scores(run.module, split))
+    return scores, run.train_time_s, run.samples_seen
+
+
+def _baselines(config: TrainConfig, split: ImageSplit) -> dict[str, dict[str, float]]:
+    untrained = build_module(
+        config, split.image_shape, split.num_classes, default_augmentation(split.name)
+    )
+    return {
+        "raw pixels": raw_pixel_scores(split),
+        "random-init encoder": encoder_scores(untrained, split),
+    }
+
+
+def run_method(method: str, context: BenchContext) -> BenchResult:
+    """Train ``method`` on the row's data set, probe it, and measure both baselines.
+
+    Runs on one CPU thread: on a shared 2-core machine two intra-op threads per process made a
+    step up to 20x slower (measured under load), and one thread is reproducible.
+    """
+    with torch_threads(1):
+        return _run_method(method, context)
+
+
+def _run_method(method: str, context: BenchContext) -> BenchResult:
+    settings = _settings(context)
+    split = _load(context, settings)
+    config = TrainConfig(
+        method=method, epochs=settings.epochs, batch_size=settings.batch_size, seed=context.seed
+    )
+    out = context.out_dir / f"vision-{method}-{context.dataset}"
+    metrics, train_time, samples = _train_and_score(config, split, out, settings)
+    notes = [f"batch {config.batch_size}, V={config.views}, tau={config.tau}, 1 CPU thread"]
+    if context.profile == "full" and method in ("simclr", "dcl"):
+        small = replace(config, batch_size=32)
+        small_scores, extra_time, extra_samples = _train_and_score(
+            small, split, out / "batch32", settings
+        )
+        metrics["linear_acc_b32"] = small_scores["linear_acc"]
+        metrics["drop_b256_to_b32"] = metrics["linear_acc"] - small_scores["linear_acc"]
+        train_time += extra_time
+        samples += extra_samples
+        notes.append("also trained at batch 32 (linear_acc_b32)")
+    if context.profile == "full" and method in ("mv-dhel", "mv-infonce"):
+        metrics[f"effective_rank_v{config.views}"] = metrics["effective_rank"]
+        for views in (2, 3):
+            scores, extra_time, extra_samples = _train_and_score(
+                replace(config, num_views=views), split, out / f"views{views}", settings
+            )
+            metrics[f"effective_rank_v{views}"] = scores["effective_rank"]
+            metrics[f"linear_acc_v{views}"] = scores["linear_acc"]
+            train_time += extra_time
+            samples += extra_samples
+        notes.append("also trained with V=2 and V=3 (effective_rank_v*)")
+    return BenchResult(
+        method=method,
+        modality="vision",
+        dataset=context.dataset,
+        data_kind="real",
+        encoder=ENCODER,
+        epochs=settings.epochs,
+        metrics=metrics,
+        baselines=_baselines(config, split),
+        train_time_s=train_time,
+        samples_per_s=samples / train_time if train_time > 0 else 0.0,
+        notes="; ".join(notes) + f"; data: {split.card}",
+    )
+
+
+def run_temperature_sweep(context: BenchContext) -> BenchResult:
+    """SimCLR at several temperatures, plus the hard-negative (top-K) loss at the largest one.
+
+    Writes ``temperature_sweep.json`` and ``temperature_sweep.png`` into the row's folder.
+    """
+    with torch_threads(1):
+        return _run_temperature_sweep(context)
+
+
+def _run_temperature_sweep(context: BenchContext) -> BenchResult:
+    from cl_vision.temperature_study import plot_sweep, sweep_temperatures
+
+    settings = _settings(context)
+    split = _load(context, settings)
+    out = context.out_dir / f"vision-temperature-sweep-{context.dataset}"
+    started = time.perf_counter()
+    rows = sweep_temperatures(
+        split,
+        out,
+        temperatures=settings.temperatures,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        seed=context.seed,
+        max_steps=settings.max_steps,
+    )
+    elapsed = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "temperature_sweep.json", {"data_card": split.card, "rows": rows})
+    plot_sweep(rows, out / "temperature_sweep.png")
+    metrics: dict[str, float] = {}
+    for row in rows:
+        tag = f"{row['loss']}_tau{row['temperature']:g}"
+        for name in ("linear_acc", "knn_acc", "uniformity", "tolerance"):
+            metrics[f"{name}@{tag}"] = row[name]
+    config = TrainConfig(method="simclr", seed=context.seed)
+    return BenchResult(
+        method="temperature-sweep",
+        modality="vision",
+        dataset=context.dataset,
+        data_kind="real",
+        encoder=ENCODER,
+        epochs=settings.epochs,
+        metrics=metrics,
+        baselines=_baselines(config, split),
+        train_time_s=elapsed,
+        samples_per_s=0.0,
+        notes=f"plot: {out / 'temperature_sweep.png'}; data: {split.card}",
+    )
+
+
+def run_mcl(context: BenchContext) -> BenchResult:
+    """MCL (2 stages of SimCLR, K=10): probes of the concatenated stage features and per stage."""
+    with torch_threads(1):
+        return _run_mcl(context)
+
+
+def _run_mcl(context: BenchContext) -> BenchResult:
+    from cl_core.recipes.frozen_probes import probe_scores
+    from cl_vision.mcl import train_mcl
+
+    settings = _settings(context)
+    split = _load(context, settings)
+    config = TrainConfig(
+        method="simclr", epochs=settings.epochs, batch_size=settings.batch_size, seed=context.seed
+    )
+    run = train_mcl(
+        config,
+        split,
+        context.out_dir / f"vision-mcl-{context.dataset}",
+        default_augmentation(split.name),
+        num_stages=2,
+        num_clusters=10,
+        progress_bar=False,
+        max_steps=settings.max_steps,
+    )
+    with torch.no_grad():
+        metrics = probe_scores(
+            run.encoder(split.train_x), split.train_y, run.encoder(split.test_x), split.test_y
+        )
+    for stage, module in enumerate(run.stages):
+        metrics[f"linear_acc_stage{stage}"] = encoder_scores(module, split)["linear_acc"]
+    return BenchResult(
+        method="mcl",
+        modality="vision",
+        dataset=context.dataset,
+        data_kind="real",
+        encoder=f"2 x {ENCODER} (stage features concatenated)",
+        epochs=settings.epochs * 2,
+        metrics=metrics,
+        baselines=_baselines(config, split),
+        train_time_s=run.train_time_s,
+        samples_per_s=run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
+        notes=f"SimCLR stages, K=10 k-means clusters, 1 CPU thread; data: {split.card}",
+    )
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+
+
+def run_simclr(context: BenchContext) -> BenchResult:
+    return run_method("simclr", context)
+
+
+def run_dcl(context: BenchContext) -> BenchResult:
+    return run_method("dcl", context)
+
+
+def run_dclw(context: BenchContext) -> BenchResult:
+    return run_method("dclw", context)
+
+
+def run_nnclr(context: BenchContext) -> BenchResult:
+    return run_method("nnclr", context)
+
+
+def run_nnclr_dcl(context: BenchContext) -> BenchResult:
+    return run_method("nnclr-dcl", context)
+
+
+def run_mv_infonce(context: BenchContext) -> BenchResult:
+    return run_method("mv-infonce", context)
+
+
+def run_mv_dhel(context: BenchContext) -> BenchResult:
+    return run_method("mv-dhel", context)
+
+
+def run_mv_pairwise(context: BenchContext) -> BenchResult:
+    return run_method("mv-pairwise", context)
+
+
+def run_hydra(context: BenchContext) -> BenchResult:
+    return run_method("hydra", context)
+
+
+def run_amcl(context: BenchContext) -> BenchResult:
+    return run_method("amcl", context)
+
+
+def run_cacr(context: BenchContext) -> BenchResult:
+    return run_method("cacr", context)

@@ -1,0 +1,154 @@
+"""End to end: class-incremental runs, the cl-train speech command, its errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from cl_speech import cli, continual
+from cl_speech.continual import ContinualConfig, _step_loss, run_continual
+from cl_speech.dataset import load_slu_data
+from cl_speech.model import SpokenLanguageModel
+
+TINY = {"num_tasks": 2, "epochs": 1, "batch_size": 16, "buffer_size": 8, "dim": 32, "heads": 2}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cl-train")
+    cli.register(parser.add_subparsers(dest="modality"))
+    return parser.parse_args(argv)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_corpus):
+    return load_slu_data(tiny_corpus, progress=False)
+
+
+def test_loaded_corpus_splits_voices_and_encodes_targets(tiny_data):
+    pairs = list(zip(tiny_data.utterances, tiny_data.is_test, strict=True))
+    test_speakers = {u.speaker for u, is_test in pairs if is_test}
+    train_speakers = {u.speaker for u, is_test in pairs if not is_test}
+    assert len(test_speakers) == 1 and len(train_speakers) == 2
+    assert tiny_data.n_mels == 40 and len(tiny_data.intent_names) == 24
+    first = tiny_data.utterances[0]
+    words, intent = tiny_data.vocabulary.decode(tiny_data.targets[0])
+    assert words == first.transcript
+    assert intent == tiny_data.vocabulary.intent_id(first.intent)
+
+
+def test_two_task_coconut_run_writes_results_after_every_task(tiny_data, tmp_path, monkeypatch):
+    written = []
+    original = continual.write_result
+
+    def spy(result, config, out_dir):
+        written.append(len(result.seen_accuracy))
+        return original(result, config, out_dir)
+
+    monkeypatch.setattr(continual, "write_result", spy)
+    result = run_continual(
+        tiny_data, ContinualConfig("coconut", **TINY), out_dir=tmp_path, progress=False
+    )
+    assert written == [1, 2]
+    assert [len(row) for row in result.accuracy_matrix] == [1, 2]
+    summary = result.summary()
+    assert 0.0 <= summary["final_accuracy"] <= 1.0 and summary["final_wer"] >= 0.0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["completed_tasks"] == 2 and saved["summary"] == pytest.approx(summary)
+    assert result.train_samples > 0
+
+
+def test_kd_needs_a_teacher_and_coconut_adds_mm_then_nspt(tiny_data):
+    torch.manual_seed(0)
+    model = SpokenLanguageModel(len(tiny_data.vocabulary), 40, 32, 2, 1, dropout=0.0)
+    teacher = SpokenLanguageModel(len(tiny_data.vocabulary), 40, 32, 2, 1, dropout=0.0).eval()
+    current, replayed = list(range(6)), list(range(30, 36))
+    losses = {}
+    for method in ("replay", "kd", "coconut"):
+        config = ContinualConfig(method, **TINY)
+        losses[method] = _step_loss(model, teacher, tiny_data, current, replayed, config)
+        losses[f"{method}-first-task"] = _step_loss(
+            model, None, tiny_data, current, replayed, config
+        )
+    # Replay and KD before a teacher exist are plain cross-entropy; MM is on from the first task.
+    torch.testing.assert_close(losses["replay"], losses["replay-first-task"])
+    torch.testing.assert_close(losses["kd-first-task"], losses["replay"])
+    assert losses["kd"] > losses["replay"]
+    assert losses["coconut-first-task"] > losses["replay"]
+    assert losses["coconut"] > losses["coconut-first-task"]
+    losses["coconut"].backward()
+    assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="method must be one of"):
+        ContinualConfig("ewc")
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        ContinualConfig(epochs=0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        ContinualConfig(temperature=0.0)
+
+
+def test_cl_train_speech_runs_end_to_end(tiny_corpus, tmp_path, capsys):
+    args = parse(
+        [
+            "speech",
+            "--method",
+            "replay",
+            "--data",
+            str(tiny_corpus),
+            "--out",
+            str(tmp_path),
+            "--tasks",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--buffer-size",
+            "8",
+        ]
+    )
+    assert args.func(args) == 0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["method"] == "replay" and saved["completed_tasks"] == 2
+    assert (tmp_path / "accuracy.png").stat().st_size > 0
+    assert '"forgetting"' in capsys.readouterr().out
+
+
+def test_make_data_command_builds_a_corpus(tmp_path, capsys):
+    args = parse(["speech", "make-data", "--out", str(tmp_path / "c"), "--n-speakers", "1"])
+    assert args.func(args) == 0
+    lines = (tmp_path / "c" / "manifest.csv").read_text().splitlines()
+    assert len(lines) == 1 + 24
+    assert "synthesized" in capsys.readouterr().out
+
+
+def test_bad_manifest_gives_one_line_error_with_file_and_line(tmp_path, capsys):
+    corpus = tmp_path / "bad"
+    corpus.mkdir()
+    (corpus / "manifest.csv").write_text(
+        "path,transcript,action,object,location,intent,speaker,synthesizer\n"
+        "wavs/a.wav,lights on,activate,lights,none,activate_lights_none,s,espeak-ng\n"
+        "wavs/b.wav,lights on\n"
+    )
+    args = parse(["speech", "--data", str(corpus), "--out", str(tmp_path / "out")])
+    assert args.func(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "manifest.csv, line 3" in error and error.startswith("cl-train speech: error:")
+
+
+def test_missing_data_option_and_missing_wav_are_user_errors(tiny_corpus, tmp_path, capsys):
+    args = parse(["speech", "--out", str(tmp_path)])
+    assert args.func(args) == 2
+    assert "--data CACHE is required" in capsys.readouterr().err
+    corpus = tmp_path / "nowav"
+    corpus.mkdir()
+    (corpus / "manifest.csv").write_text((tiny_corpus / "manifest.csv").read_text())
+    args = parse(["speech", "--data", str(corpus), "--out", str(tmp_path / "o")])
+    assert args.func(args) == 2
+    error = capsys.readouterr().err
+    assert "cannot read audio" in error and ".wav" in error
