@@ -49,6 +49,8 @@ def test_train_graph_writes_embeddings_and_results(heco_dir, tmp_path):
             str(tmp_path / "run"),
             "--epochs",
             "1",
+            "--select-on",
+            "validation",
         ]
     )
     assert args.func(args) == 0
@@ -56,6 +58,8 @@ def test_train_graph_writes_embeddings_and_results(heco_dir, tmp_path):
     assert embeddings.shape == (4019, 64) and np.isfinite(embeddings).all()
     report = json.loads((tmp_path / "run" / "results.json").read_text())
     assert report["method"] == "baseline" and len(report["losses"]) == 1
+    [(epoch, val_macro_f1)] = report["validation_macro_f1"]
+    assert epoch == 0 and 0.0 < val_macro_f1 <= 1.0
     for key in ("macro_f1@20", "micro_f1@60", "auc@40", "nmi", "ari"):
         assert 0.0 <= report["metrics"][key] <= 100.0
     assert report["features_only_logreg"]["macro_f1@20"] > 50.0

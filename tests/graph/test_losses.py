@@ -1,4 +1,4 @@
-"""MEOW / AdaMEOW / ProtoNCE / cross-view losses against loop references written from the papers."""
+"""MEOW / AdaMEOW / cross-view losses against loop references written from the papers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from cl_graph.losses import (
     MEOWInfoNCELoss,
     NegativeWeightNet,
     adaptive_weighted_info_nce,
-    cluster_negative_weights,
     cross_view_info_nce,
     meow_info_nce,
-    proto_nce,
 )
 
 
@@ -37,17 +35,6 @@ def reference_meow(a, c, assignments, tau):
         denominator = sum(w[i, j] * torch.exp(a[i] @ c[j] / tau) for j in range(c.shape[0]))
         total = total - torch.log(numerator / denominator)
     return total / a.shape[0]
-
-
-def reference_proto(z, centroids, phis, assignments):
-    z = F.normalize(z, dim=1)
-    total = 0.0
-    for mu, phi, assign in zip(centroids, phis, assignments, strict=True):
-        mu = F.normalize(mu, dim=1)
-        for i in range(z.shape[0]):
-            logits = [z[i] @ mu[c] / phi[c] for c in range(mu.shape[0])]
-            total = total - (logits[assign[i]] - torch.logsumexp(torch.stack(logits), 0))
-    return total / (len(centroids) * z.shape[0])
 
 
 def reference_adaptive(a, c, net, tau):
@@ -83,27 +70,6 @@ def reference_cross_view(u, v, positives, tau, balance):
 
 
 ASSIGNMENTS = torch.tensor([[0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 2, 0], [0, 0, 0, 1, 1, 1]])
-
-
-def test_cluster_weights_match_loop_and_zero_on_diagonal():
-    weights = cluster_negative_weights(ASSIGNMENTS)
-    torch.testing.assert_close(weights, reference_weights(ASSIGNMENTS))
-    assert torch.all(weights.diagonal() == 0)
-    assert weights.max() <= ASSIGNMENTS.shape[0]
-
-
-def test_cluster_weights_rows_for_anchor_subset():
-    index = torch.tensor([4, 1])
-    torch.testing.assert_close(
-        cluster_negative_weights(ASSIGNMENTS, index), reference_weights(ASSIGNMENTS)[index]
-    )
-
-
-def test_cluster_weights_reject_float_and_bad_shape():
-    with pytest.raises(TypeError, match="integer"):
-        cluster_negative_weights(ASSIGNMENTS.float())
-    with pytest.raises(ValueError, match=r"\(K, N\)"):
-        cluster_negative_weights(ASSIGNMENTS[0])
 
 
 def test_meow_info_nce_matches_reference_value():
@@ -159,43 +125,6 @@ def test_meow_info_nce_rejects_mismatched_assignments():
         meow_info_nce(a[:3], a, ASSIGNMENTS, temperature=0.5)
     with pytest.raises(ValueError, match="temperature"):
         meow_info_nce(a, a, ASSIGNMENTS, temperature=0.0)
-
-
-def _proto_inputs(dtype=torch.float32):
-    torch.manual_seed(4)
-    centroids = [torch.randn(2, 4, dtype=dtype), torch.randn(3, 4, dtype=dtype)]
-    phis = [torch.tensor([0.3, 0.5], dtype=dtype), torch.tensor([0.2, 0.4, 0.6], dtype=dtype)]
-    assignments = torch.tensor([[0, 1, 0, 1, 1], [2, 0, 1, 1, 0]])
-    return centroids, phis, assignments
-
-
-def test_proto_nce_matches_reference_and_gradcheck():
-    centroids, phis, assignments = _proto_inputs()
-    z = torch.randn(5, 4)
-    torch.testing.assert_close(
-        proto_nce(z, centroids, phis, assignments),
-        reference_proto(z, centroids, phis, assignments),
-    )
-    centroids, phis, assignments = _proto_inputs(torch.float64)
-    z64 = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x: proto_nce(x, centroids, phis, assignments), (z64,))
-
-
-def test_proto_nce_prefers_embeddings_at_their_prototype():
-    centroids, phis, assignments = _proto_inputs()
-    at_prototype = F.normalize(centroids[0], dim=1)[assignments[0]]
-    loss_close = proto_nce(at_prototype, centroids[:1], phis[:1], assignments[:1])
-    loss_far = proto_nce(-at_prototype, centroids[:1], phis[:1], assignments[:1])
-    assert loss_close < loss_far
-
-
-def test_proto_nce_rejects_bad_concentrations_and_run_counts():
-    centroids, phis, assignments = _proto_inputs()
-    z = torch.randn(5, 4)
-    with pytest.raises(ValueError, match="concentrations must be positive"):
-        proto_nce(z, centroids, [phis[0], -phis[1]], assignments)
-    with pytest.raises(ValueError, match="same number of runs"):
-        proto_nce(z, centroids[:1], phis, assignments)
 
 
 def test_adaptive_weighted_info_nce_matches_reference_and_gradcheck():

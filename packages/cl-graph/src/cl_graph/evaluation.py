@@ -2,10 +2,10 @@
 
 HeCo (Wang et al., KDD 2021, arXiv:2105.09111) and MEOW (Yu & Li, SDM 2023, arXiv:2212.13847) train
 a logistic regression on the embeddings of 20, 40 or 60 labelled nodes per class, select it on the
-validation nodes and report Macro-F1, Micro-F1 and one-vs-rest AUC on the test nodes; clustering
-quality is k-means NMI and ARI against the labels (:func:`cl_core.evaluation.clustering_scores`).
-Here the classifier is scikit-learn's L2 logistic regression on standardised embeddings, with the
-inverse regularisation chosen from a small grid by validation Macro-F1.
+validation nodes and report Macro-F1, Micro-F1 and one-vs-rest AUC on the test nodes
+(:func:`cl_core.evaluation.linear_probe_scores`); clustering quality is k-means NMI and ARI
+against the labels (:func:`cl_core.evaluation.clustering_scores`). This module adds the x100
+scaling, the mean and std over seeds and the papers' table layout.
 """
 
 from __future__ import annotations
@@ -14,72 +14,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-INVERSE_REGULARIZATION_GRID = (0.01, 0.1, 1.0, 10.0)
-CLASSIFICATION_METRICS = ("macro_f1", "micro_f1", "auc")
 
-
-def classification_scores(
-    embeddings: np.ndarray,
-    labels: np.ndarray,
-    split: tuple[np.ndarray, np.ndarray, np.ndarray],
-    *,
-    grid: Sequence[float] = INVERSE_REGULARIZATION_GRID,
+def classification_scores_x100(
+    embeddings: np.ndarray, labels: np.ndarray, splits: Mapping[int, tuple[np.ndarray, ...]]
 ) -> dict[str, float]:
-    """Macro-F1, Micro-F1 and AUC (x100) of a logistic regression selected on the validation nodes.
+    """Macro-F1, Micro-F1 and AUC (x100) of :func:`cl_core.evaluation.linear_probe_scores` for
+    every split, keyed ``macro_f1@20``, ``micro_f1@20``, ``auc@20``, ... (labels per class)."""
+    from cl_core.evaluation import linear_probe_scores
+    from cl_core.evaluation.probe_scores import PROBE_METRICS
 
-    Args:
-        embeddings: (N, D) node embeddings.
-        labels: (N,) integer labels.
-        split: (train, val, test) node indices.
-        grid: candidate values of scikit-learn's ``C``.
-
-    Returns:
-        ``{"macro_f1", "micro_f1", "auc"}`` in percent.
-
-    Example:
-        >>> x = np.r_[np.zeros((10, 2)), np.ones((10, 2))] + np.random.rand(20, 2) * 0.1
-        >>> y = np.r_[np.zeros(10, int), np.ones(10, int)]
-        >>> idx = np.arange(20)
-        >>> classification_scores(x, y, (idx[::2], idx[1::4], idx[3::4]))["micro_f1"]
-        100.0
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    labels = np.asarray(labels)
-    if embeddings.ndim != 2 or labels.shape != (embeddings.shape[0],):
-        raise ValueError(
-            f"embeddings must be (N, D) and labels (N,), got {embeddings.shape} and {labels.shape}"
-        )
-    if not grid:
-        raise ValueError("grid must hold at least one value of C")
-    train, val, test = split
-    classes = np.unique(labels[train])
-    if classes.size < 2:
-        raise ValueError(f"the training split must hold at least 2 classes, got {classes.size}")
-    best, best_score = None, -1.0
-    for inverse_regularization in grid:
-        model = make_pipeline(
-            StandardScaler(), LogisticRegression(C=inverse_regularization, max_iter=2000)
-        )
-        model.fit(embeddings[train], labels[train])
-        score = f1_score(labels[val], model.predict(embeddings[val]), average="macro")
-        if score > best_score:
-            best, best_score = model, score
-    predicted = best.predict(embeddings[test])
-    probabilities = best.predict_proba(embeddings[test])
-    if classes.size == 2:
-        auc = roc_auc_score(labels[test], probabilities[:, 1])
-    else:
-        auc = roc_auc_score(labels[test], probabilities, multi_class="ovr", labels=classes)
-    return {
-        "macro_f1": 100.0 * float(f1_score(labels[test], predicted, average="macro")),
-        "micro_f1": 100.0 * float(f1_score(labels[test], predicted, average="micro")),
-        "auc": 100.0 * float(auc),
-    }
+    scores: dict[str, float] = {}
+    for size, split in sorted(splits.items()):
+        probe = linear_probe_scores(embeddings, labels, split)
+        for key in PROBE_METRICS:
+            scores[f"{key}@{size}"] = 100.0 * probe[key]
+    return scores
 
 
 def evaluate_embeddings(
@@ -95,10 +44,7 @@ def evaluate_embeddings(
     """
     from cl_core.evaluation import clustering_scores
 
-    scores: dict[str, float] = {}
-    for size, split in sorted(splits.items()):
-        for key, value in classification_scores(embeddings, labels, split).items():
-            scores[f"{key}@{size}"] = value
+    scores = classification_scores_x100(embeddings, labels, splits)
     num_classes = int(np.unique(labels).size)
     clusters = clustering_scores(embeddings, labels, num_classes, seed=seed)
     scores["nmi"] = 100.0 * clusters["nmi"]
@@ -135,7 +81,7 @@ def format_table(
         return f"{summary[key]:.2f}±{summary.get(key + '_std', 0.0):.2f}"
 
     names = {"macro_f1": "Ma-F1", "micro_f1": "Mi-F1", "auc": "AUC"}
-    for metric in CLASSIFICATION_METRICS:
+    for metric in ("macro_f1", "micro_f1", "auc"):
         for size in sizes:
             key = f"{metric}@{size}"
             cells = " | ".join(cell(rows[m], key) for m in methods)

@@ -1,8 +1,12 @@
 """Full-batch training of MEOW, AdaMEOW and the cross-view baseline on any :class:`HeteroGraph`.
 
 One optimisation step per epoch on the whole graph, with a fresh k-means clustering of the fine
-view every epoch (MEOW), early stopping on the training loss with ``patience`` (as the authors do),
-and the embeddings of the lowest-loss epoch returned. This is a plain PyTorch loop rather than
+view every epoch (MEOW). Model selection is either the authors' (``select_on="loss"``: early
+stopping on the training loss with ``patience``, the lowest-loss epoch's embeddings returned) or
+on labelled validation nodes (``select_on="validation"``: every ``eval_every`` epochs a logistic
+regression on the training nodes is scored by Macro-F1 on the validation nodes, training stops
+after ``patience`` epochs without a better score and the best-scoring epoch's embeddings are
+returned; the test nodes are never looked at). This is a plain PyTorch loop rather than
 ``cl_core.training``: an epoch is a single full-graph step with non-differentiable NumPy k-means in
 the middle, so a Lightning ``Trainer`` adds its start-up and per-step overhead without data
 loading, distribution or checkpointing work to do.
@@ -24,6 +28,7 @@ from cl_graph.prepared import PreparedGraph, prepare_graph
 
 Method = Literal["meow", "adameow", "baseline"]
 METHODS: tuple[str, ...] = ("meow", "adameow", "baseline")
+SELECTIONS: tuple[str, ...] = ("loss", "validation")
 
 
 @dataclass
@@ -33,7 +38,10 @@ class GraphTrainConfig:
     Attributes:
         method: ``"meow"``, ``"adameow"`` or ``"baseline"`` (HeCo-style positives).
         epochs: maximum number of epochs (one full-graph step each).
-        patience: stop after this many epochs without a lower loss.
+        patience: stop after this many epochs without a lower loss (or better validation score).
+        select_on: ``"loss"`` (the authors' early stopping) or ``"validation"`` (needs the
+            ``validation`` argument of :func:`train_graph`).
+        eval_every: epochs between validation scores when ``select_on="validation"``.
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
         hidden_dim: width of projected node features.
@@ -52,6 +60,8 @@ class GraphTrainConfig:
     method: Method = "meow"
     epochs: int = 300
     patience: int = 20
+    select_on: Literal["loss", "validation"] = "loss"
+    eval_every: int = 5
     lr: float = 7e-4
     weight_decay: float = 0.0
     hidden_dim: int = 64
@@ -69,7 +79,9 @@ class GraphTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        for name in ("epochs", "patience", "hidden_dim", "embed_dim"):
+        if self.select_on not in SELECTIONS:
+            raise ValueError(f"select_on must be one of {SELECTIONS}, got {self.select_on!r}")
+        for name in ("epochs", "patience", "eval_every", "hidden_dim", "embed_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -87,7 +99,17 @@ class GraphTrainConfig:
 
 @dataclass
 class GraphTrainResult:
-    """Embeddings and training record of one run."""
+    """Embeddings and training record of one run.
+
+    Attributes:
+        embeddings: (N, embed_dim) float32 fused fine embeddings of the selected epoch.
+        losses: training loss per epoch.
+        best_epoch: the selected epoch (0-based).
+        train_time_s: wall time of the training loop, validation scoring included.
+        attention: semantic-attention weights of the 2P fine embeddings.
+        config: the :class:`GraphTrainConfig` as a dict.
+        validation_scores: (epoch, validation Macro-F1 in [0, 1]) pairs; empty for ``"loss"``.
+    """
 
     embeddings: np.ndarray
     losses: list[float]
@@ -95,6 +117,22 @@ class GraphTrainResult:
     train_time_s: float
     attention: list[float]
     config: dict
+    validation_scores: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ValidationNodes:
+    """Labelled nodes for ``select_on="validation"``: a probe fits ``train`` and scores ``val``.
+
+    Attributes:
+        labels: (N,) integer labels of the target nodes.
+        train: indices of the probe's training nodes.
+        val: indices of the validation nodes.
+    """
+
+    labels: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
 
 
 def train_graph(
@@ -102,6 +140,7 @@ def train_graph(
     config: GraphTrainConfig | None = None,
     *,
     on_epoch: Callable[[int, float], None] | None = None,
+    validation: ValidationNodes | None = None,
 ) -> GraphTrainResult:
     """Train the meta-path views with ``config.method`` and return the fused fine embeddings.
 
@@ -109,6 +148,7 @@ def train_graph(
         graph: a :class:`HeteroGraph` (prepared here) or a :class:`PreparedGraph`.
         config: hyper-parameters; default :class:`GraphTrainConfig`.
         on_epoch: called with (epoch, loss) after every epoch (progress logging).
+        validation: labelled nodes for ``config.select_on == "validation"``.
 
     Returns:
         :class:`GraphTrainResult` with (N, embed_dim) float32 embeddings of the best epoch.
@@ -120,13 +160,13 @@ def train_graph(
     """
     import sklearn.cluster  # noqa: F401  (import before the clock starts)
 
-    from cl_graph.clustering import run_kmeans
+    from cl_core.losses import cluster_prototypes, proto_nce
+    from cl_core.mining import kmeans_assignments
     from cl_graph.losses import (
         NegativeWeightNet,
         adaptive_weighted_info_nce,
         cross_view_info_nce,
         meow_info_nce,
-        proto_nce,
     )
     from cl_graph.model import MetaPathViews
 
@@ -145,6 +185,8 @@ def train_graph(
             f"cluster_counts must not exceed the number of nodes ({prepared.num_targets}), got "
             f"{config.cluster_counts}"
         )
+    if config.select_on == "validation" and validation is None:
+        raise ValueError('select_on="validation" needs the validation argument (ValidationNodes)')
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = MetaPathViews(
@@ -155,7 +197,8 @@ def train_graph(
     optimizer = torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
     losses: list[float] = []
-    best_loss, best_epoch, best_state, waited = float("inf"), 0, None, 0
+    scores: list[tuple[int, float]] = []
+    best_value, best_epoch, best_state, waited = float("inf"), 0, None, 0
     start = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
@@ -164,22 +207,26 @@ def train_graph(
         anchors = _anchor_index(prepared.num_targets, config.anchor_batch_size, generator)
         coarse, fine = views["coarse_projected"], views["fine_projected"]
         if config.method == "meow":
-            runs = run_kmeans(
-                fine,
-                config.cluster_counts,
-                temperature=config.temperature,
-                seed=config.seed + epoch,
+            assignments = kmeans_assignments(
+                fine, config.cluster_counts, seed=config.seed + epoch * len(config.cluster_counts)
             )
             loss = meow_info_nce(
                 coarse[anchors],
                 fine,
-                runs.assignments,
+                assignments,
                 temperature=config.temperature,
                 anchor_index=anchors,
             )
             if config.proto_weight > 0:
+                prototypes = [
+                    cluster_prototypes(fine, row, temperature=config.temperature)
+                    for row in assignments
+                ]
                 loss = loss + config.proto_weight * proto_nce(
-                    coarse, runs.centroids, runs.concentrations, runs.assignments
+                    coarse,
+                    [p.centroids for p in prototypes],
+                    [p.concentrations for p in prototypes],
+                    assignments,
                 )
         elif config.method == "adameow":
             loss = adaptive_weighted_info_nce(
@@ -199,11 +246,19 @@ def train_graph(
         losses.append(value)
         if on_epoch is not None:
             on_epoch(epoch, value)
-        if value < best_loss:
-            best_loss, best_epoch, waited = value, epoch, 0
+        if config.select_on == "validation":
+            if (epoch + 1) % config.eval_every and epoch + 1 < config.epochs:
+                continue
+            score = _validation_macro_f1(model, prepared, validation)
+            scores.append((epoch, score))
+            value, step = -score, config.eval_every
+        else:
+            step = 1
+        if value < best_value:
+            best_value, best_epoch, waited = value, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
-            waited += 1
+            waited += step
             if waited >= config.patience:
                 break
     train_time = time.perf_counter() - start
@@ -218,7 +273,22 @@ def train_graph(
         train_time_s=train_time,
         attention=[float(w) for w in views["attention"]],
         config=asdict(config),
+        validation_scores=scores,
     )
+
+
+def _validation_macro_f1(
+    model: torch.nn.Module, prepared: PreparedGraph, validation: ValidationNodes
+) -> float:
+    """Macro-F1 on the validation nodes of a probe fit on the training nodes (eval-mode views)."""
+    from cl_core.evaluation import linear_probe_scores
+
+    model.eval()
+    with torch.no_grad():
+        embeddings = model(prepared)["fine"].numpy()
+    model.train()
+    split = (validation.train, validation.val, validation.val)
+    return linear_probe_scores(embeddings, validation.labels, split)["macro_f1"]
 
 
 def _anchor_index(

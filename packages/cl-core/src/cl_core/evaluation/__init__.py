@@ -1,12 +1,14 @@
 """Frozen-feature evaluation protocols on numpy / scikit-learn / scipy.
 
-kNN and linear-probe accuracy, retrieval recall@k / MRR / nDCG@k, Spearman for STS, k-means NMI/ARI.
+kNN and linear-probe accuracy, linear-probe Macro-F1 / Micro-F1 / AUC with a validation split,
+retrieval recall@k / MRR / nDCG@k, Spearman for STS, k-means NMI/ARI.
 Every function accepts numpy arrays or torch tensors and returns Python floats.
 """
 
 from cl_core.evaluation.clustering import clustering_scores
 from cl_core.evaluation.knn import knn_accuracy
 from cl_core.evaluation.linear_probe import linear_probe_accuracy
+from cl_core.evaluation.probe_scores import linear_probe_scores
 from cl_core.evaluation.retrieval import (
     first_positive_ranks,
     mean_reciprocal_rank,
@@ -21,6 +23,7 @@ __all__ = [
     "first_positive_ranks",
     "knn_accuracy",
     "linear_probe_accuracy",
+    "linear_probe_scores",
     "mean_reciprocal_rank",
     "ndcg_at_k",
     "recall_at_k",

@@ -39,6 +39,7 @@ from cl_core.losses.multiview import (
     mv_pairwise_average,
 )
 from cl_core.losses.nt_xent import NTXentLoss, nt_xent
+from cl_core.losses.proto_nce import ClusterPrototypes, ProtoNCELoss, cluster_prototypes, proto_nce
 from cl_core.losses.soft_clip import SoftCLIPLoss, soft_clip, soft_clip_targets
 from cl_core.losses.supcon import SupConLoss, supcon
 from cl_core.losses.symile import SymileLoss, symile, symile_logits, symile_zero_shot_scores
@@ -48,6 +49,7 @@ __all__ = [
     "AMCLLoss",
     "CACRLoss",
     "CLIPLoss",
+    "ClusterPrototypes",
     "ContrastiveMarginLoss",
     "CosineTripletMarginLoss",
     "DCLLoss",
@@ -63,6 +65,7 @@ __all__ = [
     "MultiViewAverageLoss",
     "MultiViewPairwiseLoss",
     "NTXentLoss",
+    "ProtoNCELoss",
     "SoftCLIPLoss",
     "SupConLoss",
     "SymileLoss",
@@ -73,6 +76,7 @@ __all__ = [
     "cacr_repulsion",
     "cacr_transport_weights",
     "clip_loss",
+    "cluster_prototypes",
     "contrastive_margin",
     "dcl",
     "hard_negative_info_nce",
@@ -89,6 +93,7 @@ __all__ = [
     "mv_infonce",
     "mv_pairwise_average",
     "nt_xent",
+    "proto_nce",
     "sample_partner_labels",
     "soft_clip",
     "soft_clip_targets",

@@ -4,7 +4,8 @@ The files follow the layout of HeCo (Wang et al., "Self-supervised Heterogeneous
 Network with Co-contrastive Learning", KDD 2021, arXiv:2105.09111): ``<type>_feat.npz`` node
 features, ``<ab>.txt`` edge lists (``a`` index, tab, ``b`` index), ``<path>.npz`` binary meta-path
 adjacencies, ``pos.npz`` positive pairs, ``labels.npy`` and ``{train,val,test}_{20,40,60}.npy``.
-Node types without a feature file get learned one-hot features, as in HeCo. A meta-path file that is
+Sparse bag-of-words features are row-normalised (HeCo's preprocessing). Node types without a
+feature file get learned one-hot features, as in HeCo. A meta-path file that is
 absent (DBLP's ``aptpa.npz`` is not shipped) is rebuilt from the edge lists.
 """
 
@@ -184,10 +185,16 @@ def load_heco(name: str, data_dir: str | Path) -> HeteroGraph:
 
 
 def _read_features(path: Path, num_nodes: int) -> np.ndarray:
-    """Dense float32 (num_nodes, F) features from a scipy-sparse or numpy ``.npz``."""
+    """Dense float32 (num_nodes, F) features from a scipy-sparse or numpy ``.npz``.
+
+    Sparse (bag-of-words) features are row-normalised to sum 1, as HeCo's and MEOW's loaders do;
+    dense ones (DBLP's term vectors) are kept as stored.
+    """
     try:
         matrix = sp.load_npz(path)
         features = np.asarray(matrix.todense(), dtype=np.float32)
+        row_sums = features.sum(axis=1, keepdims=True)
+        features = features / np.where(row_sums > 0, row_sums, 1.0).astype(np.float32)
     except (ValueError, TypeError, OSError, KeyError):
         features = _read_dense_npz(path)
     if features.ndim != 2 or features.shape[0] != num_nodes:

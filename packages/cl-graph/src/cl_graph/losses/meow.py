@@ -12,7 +12,8 @@ k-means runs,
         \\frac{e^{a_i \\cdot c_i / \\tau}}{\\sum_{j} w_{ij}\\, e^{a_i \\cdot c_j / \\tau}}.
 
 :math:`w_{ii} = 0`, so the positive is not in the denominator, and a pair that shares a cluster in
-every run (a likely false negative) drops out. Computed by the kernel's
+every run (a likely false negative) drops out. The weights are the kernel's
+:func:`cl_core.mining.cluster_agreement_weights`, the loss its
 :func:`cl_core.losses.masked_logits_loss` with ``log_weights = log w`` and
 ``positives_in_denominator="none"``.
 """
@@ -24,34 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cl_core.losses import masked_logits_loss
-
-
-def cluster_negative_weights(assignments: Tensor, anchor_index: Tensor | None = None) -> Tensor:
-    """:math:`w_{ij} = K - \\sum_k [\\kappa_k(i) = \\kappa_k(j)]`.
-
-    Args:
-        assignments: (K, N) integer cluster ids, one row per k-means run.
-        anchor_index: (B,) rows i to compute; default all N.
-
-    Returns:
-        (B, N) float32 weights in {0, ..., K}; ``w[b, anchor_index[b]] = 0``.
-
-    Example:
-        >>> cluster_negative_weights(torch.tensor([[0, 0, 1]]))
-        tensor([[0., 0., 1.],
-                [0., 0., 1.],
-                [1., 1., 0.]])
-    """
-    if not isinstance(assignments, Tensor) or assignments.dim() != 2:
-        raise ValueError(
-            "assignments must be a (K, N) integer tensor, got "
-            f"{getattr(assignments, 'shape', None)}"
-        )
-    if assignments.is_floating_point() or assignments.is_complex():
-        raise TypeError(f"assignments must hold integer cluster ids, got {assignments.dtype}")
-    rows = assignments if anchor_index is None else assignments[:, anchor_index]
-    same = (rows.unsqueeze(2) == assignments.unsqueeze(1)).sum(dim=0)
-    return (assignments.shape[0] - same).float()
+from cl_core.mining import cluster_agreement_weights
 
 
 def meow_info_nce(
@@ -100,7 +74,7 @@ def meow_info_nce(
             f"anchors must have one row per anchor_index entry ({anchor_index.numel()}), got "
             f"{tuple(anchors.shape)}"
         )
-    weights = cluster_negative_weights(assignments, anchor_index)
+    weights = cluster_agreement_weights(assignments)[anchor_index]
     log_weights = torch.log(weights.to(anchors.dtype))
     return masked_logits_loss(
         F.normalize(anchors, dim=-1),
