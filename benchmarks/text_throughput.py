@@ -10,9 +10,10 @@ the two trainers and the median over repeats is reported.
 
 Usage:
     uv run --no-sync python benchmarks/text_throughput.py --data-dir /work/shared/data \
-        [--steps 10 --batch-size 32 --repeats 3]
+        [--steps 10 --batch-size 32 --repeats 3] [--out-dir DIR]
 
-Writes ``benchmarks/results/text_throughput.json`` and ``.md``.
+Writes ``text_throughput.json`` and ``.md`` to ``--out-dir`` (default ``benchmarks/results``; point
+it elsewhere for a smoke run so the recorded results stay).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-len", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from cl_text.data import read_triplets
@@ -120,8 +122,8 @@ def main() -> None:
         "median_samples_per_s": medians,
         "ours_over_theirs": ratio,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "text_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "text_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         "| trainer | median samples/s | runs |",
         "|---|---:|---|",
@@ -134,7 +136,7 @@ def main() -> None:
         f"max_seq_len {args.max_seq_len}, {args.repeats} alternating repeats; "
         f"1-min load average at end {report['load_average_1min_at_end']:.1f}).",
     ]
-    (RESULTS / "text_throughput.md").write_text("\n".join(lines) + "\n")
+    (args.out_dir / "text_throughput.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cl_core.registry import BenchContext
-from cl_text import bench_run
+from cl_text import bench_classification, bench_run
 from cl_text.bench import RECIPES
 
 pytestmark = [
@@ -39,6 +39,7 @@ def test_every_method_has_a_recipe_with_a_real_data_card() -> None:
         "debcse",
         "whitenedcse",
         "viclsr",
+        "input-label",
     }
     for recipe in RECIPES:
         assert callable(recipe.load())
@@ -73,3 +74,25 @@ def test_tiny_bench_run_reports_method_and_baseline(
     assert key in result.metrics and key in result.baselines["base all-MiniLM-L6-v2"]
     assert result.train_time_s > 0 and result.samples_per_s > 0
     assert "first 12 pairs" in result.notes
+
+
+@pytest.mark.slow
+def test_tiny_input_label_bench_run_reports_softmax_zero_shot_and_majority_baselines(
+    sts_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_classification, "QUICK_STEPS", 1)
+    monkeypatch.setattr(bench_classification, "QUICK_BATCH", 4)
+    monkeypatch.setattr(bench_classification, "QUICK_TEST", 8)
+    recipe = next(r for r in RECIPES if r.method == "input-label")
+    context = BenchContext(
+        dataset="sick-entailment",
+        profile="quick",
+        seed=0,
+        data_dir=sts_dir.parent,
+        out_dir=tmp_path,
+    )
+    result = recipe.load()(context)
+    assert result.data_kind == "real" and "first 8 test pairs" in result.notes
+    assert set(result.metrics) == {"test accuracy (%)", "test macro-F1 (x100)"}
+    assert len(result.baselines) == 3
+    assert all(0 <= v <= 100 for scores in result.baselines.values() for v in scores.values())

@@ -26,6 +26,18 @@ WORDNET = BenchDataset(
     needs_data_dir=True,
 )
 
+SICK_ENTAILMENT = BenchDataset(
+    name="sick-entailment",
+    kind="real",
+    card=(
+        "SICK 2014 (Marelli et al., LREC 2014; CC BY-NC-SA 3.0) as 3-way sentence-pair "
+        "classification with its real human labels (ENTAILMENT / NEUTRAL / CONTRADICTION): "
+        "train on SICK_train, accuracy and macro-F1 on SICK_test_annotated. Needs --data-dir "
+        "with sts/."
+    ),
+    needs_data_dir=True,
+)
+
 _RUN = "cl_text.bench_run:run_{}"
 
 RECIPES: tuple[BenchRecipe, ...] = (
@@ -59,5 +71,12 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (WORDNET,),
         _RUN.format("whitenedcse"),
         paper="Zhuo et al., WhitenedCSE, ACL 2023",
+    ),
+    BenchRecipe(
+        "input-label",
+        "text",
+        (SICK_ENTAILMENT,),
+        "cl_text.bench_classification:run_input_label",
+        paper="Rethmeier & Augenstein, arXiv:2102.12982 (input-label contrast)",
     ),
 )

@@ -9,7 +9,8 @@ Profiles:
   evaluated on all of STS12-16 ("all" setting) and SICK-R test.
 
 The baseline is the base encoder (all-MiniLM-L6-v2) on the same STS sets, measured in the same
-process (once, shared by all rows of a ``cl-bench`` run).
+process (once, shared by all rows of a ``cl-bench`` run). Every row also reports the Lee
+document-similarity check (50 documents, Pearson and Spearman x 100 against the human matrix).
 """
 
 from __future__ import annotations
@@ -28,27 +29,37 @@ FULL_WORDNET_SENTENCES = 20_000
 _RECIPES = {recipe.method: recipe for recipe in RECIPES}
 
 
-def _sts_dir(context: BenchContext) -> Path:
+def sts_dir_of(context: BenchContext) -> Path:
+    """The shared ``sts/`` folder under ``--data-dir`` (or ``--data-dir`` itself)."""
     if context.data_dir is None:
         raise ValueError("cl-text recipes need --data-dir pointing at the shared data (with sts/)")
     root = Path(context.data_dir)
     return root / "sts" if (root / "sts").is_dir() else root
 
 
+def row_metrics(sts: dict[str, float], lee: dict[str, float]) -> dict[str, float]:
+    """STS and Lee scores under the names the cl-bench table shows."""
+    metrics = {f"STS {k} (Spearman x100)": v for k, v in sts.items()}
+    metrics.update({f"Lee doc-sim {k} (x100)": v for k, v in lee.items()})
+    return metrics
+
+
 @functools.cache
 def _base_encoder_scores(sts_dir: Path, limit: int | None) -> tuple[tuple[str, float], ...]:
-    """STS of the untouched base encoder, computed once per process and shared by the rows."""
-    from cl_text.data import load_sts_benchmarks
+    """STS and Lee of the untouched base encoder, computed once per process for all rows."""
+    from cl_text.data import load_lee_corpus, load_sts_benchmarks
     from cl_text.encoder import load_sentence_encoder
-    from cl_text.evaluation import evaluate_sts
+    from cl_text.evaluation import evaluate_lee, evaluate_sts
 
     sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
-    return tuple(evaluate_sts(load_sentence_encoder(max_seq_len=32), sets).items())
+    model = load_sentence_encoder(max_seq_len=32)
+    scores = row_metrics(evaluate_sts(model, sets), evaluate_lee(model, load_lee_corpus()))
+    return tuple(scores.items())
 
 
 def run_method(method: str, context: BenchContext) -> BenchResult:
     """Train ``method`` briefly and return its STS scores next to the base encoder's."""
-    from cl_text.data import WORDNET_DIR, load_sts_benchmarks
+    from cl_text.data import WORDNET_DIR, load_lee_corpus, load_sts_benchmarks
     from cl_text.encoder import load_sentence_encoder
     from cl_text.training import (
         TextTrainConfig,
@@ -60,7 +71,7 @@ def run_method(method: str, context: BenchContext) -> BenchResult:
     recipe = _RECIPES[method]
     dataset = next(d for d in recipe.datasets if d.name == context.dataset)
     quick = context.profile == "quick"
-    sts_dir = _sts_dir(context)
+    sts_dir = sts_dir_of(context)
     limit = QUICK_PAIRS if quick else None
     sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
     train = sts_dir / "sick2014" / "SICK_train.txt" if dataset.name == "sick-nli" else WORDNET_DIR
@@ -80,7 +91,14 @@ def run_method(method: str, context: BenchContext) -> BenchResult:
     out = Path(tempfile.mkdtemp(prefix=f"cl-text-{method}-", dir=context.out_dir))
     baseline = dict(_base_encoder_scores(sts_dir, limit))
     results = train_sentence_encoder(
-        model, examples, config, out, eval_sets=sets, progress_bar=False, evaluate_before=False
+        model,
+        examples,
+        config,
+        out,
+        eval_sets=sets,
+        lee=load_lee_corpus(),
+        progress_bar=False,
+        evaluate_before=False,
     )
     subset = (
         f"first {QUICK_PAIRS} pairs of each of STS12-16 and SICK-R test"
@@ -94,10 +112,8 @@ def run_method(method: str, context: BenchContext) -> BenchResult:
         data_kind=dataset.kind,
         encoder="all-MiniLM-L6-v2",
         epochs=results["steps"] * batch_size / len(examples),
-        metrics={f"STS {k} (Spearman x100)": v for k, v in results["sts_after"].items()},
-        baselines={
-            "base all-MiniLM-L6-v2": {f"STS {k} (Spearman x100)": v for k, v in baseline.items()}
-        },
+        metrics=row_metrics(results["sts_after"], results["lee_after"]),
+        baselines={"base all-MiniLM-L6-v2": baseline},
         train_time_s=results["train_time_s"],
         samples_per_s=results["samples_per_s"],
         notes=f"{results['steps']} steps, batch {batch_size}; STS on {subset}. {dataset.card}",

@@ -21,10 +21,12 @@ from torch import Tensor
 
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
 from cl_core.training.trainer import checkpoint_dir
-from cl_text.data import STSSet, read_sentences, read_triplets, wordnet_glosses
+from cl_text.data import LeeCorpus, STSSet, read_sentences, read_triplets, wordnet_glosses
 from cl_text.debcse import debcse_triplets
-from cl_text.evaluation import evaluate_sts
+from cl_text.evaluation import evaluate_lee, evaluate_sts
 from cl_text.methods import method_loss, method_spec
+from cl_text.mlm import MLM_PROBABILITY, MaskedLMAuxiliary
+from cl_text.pooler_mlp import PoolerMLP
 
 Example = tuple[str, ...]
 
@@ -43,6 +45,11 @@ class TextTrainConfig:
         temperature: InfoNCE temperature (SimCSE: 0.05).
         seed: seeds data order, dropout and mining.
         max_steps: stop after this many steps (-1: run all epochs).
+        mlm_weight: lambda of SimCSE's MLM auxiliary (0: off; SimCSE: 0.1), see
+            :mod:`cl_text.mlm`.
+        mlm_probability: token selection probability of the MLM masking (BERT: 0.15).
+        mlp_train_only: put SimCSE's tanh MLP (:class:`cl_text.pooler_mlp.PoolerMLP`) over the
+            pooled embedding during training only; the saved model does not contain it.
         trainer_options: extra :func:`cl_core.training.make_trainer` keyword arguments.
     """
 
@@ -54,6 +61,9 @@ class TextTrainConfig:
     temperature: float = 0.05
     seed: int = 0
     max_steps: int = -1
+    mlm_weight: float = 0.0
+    mlm_probability: float = MLM_PROBABILITY
+    mlp_train_only: bool = False
     trainer_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -65,6 +75,10 @@ class TextTrainConfig:
             raise ValueError(
                 f"lr and temperature must be > 0, got {self.lr} and {self.temperature}"
             )
+        if not self.mlm_weight >= 0:
+            raise ValueError(f"mlm_weight must be >= 0, got {self.mlm_weight}")
+        if not 0.0 < self.mlm_probability < 1.0:
+            raise ValueError(f"mlm_probability must be in (0, 1), got {self.mlm_probability}")
 
 
 class TokenizingCollator:
@@ -84,21 +98,42 @@ class TextContrastiveModule(ContrastiveModule):
     sentences) are repeated ``views_per_sentence`` times: dropout in the encoder makes the views
     (SimCSE). Multi-column batches (triplets) give one view per column.
 
+    With ``mlp_train_only`` the views are embedded as ``PoolerMLP(pooled)`` (SimCSE's training-only
+    MLP); with ``mlm_weight`` > 0 the loss is ``L_cl + mlm_weight * L_mlm`` on the first column,
+    masked BERT-style (:class:`cl_text.mlm.MaskedLMAuxiliary`, a fresh LM head tied to the input
+    embeddings). Both live in this module, not in ``model``.
+
     Args:
         model: the ``SentenceTransformer`` to train (its pooling is kept).
         method: a method of ``cl_text.methods.METHODS``.
         temperature: InfoNCE temperature.
         lr: peak learning rate.
         seed: seed of the per-step generators.
+        mlm_weight: weight lambda of the MLM auxiliary (0: off).
+        mlm_probability: token selection probability of the MLM masking.
+        mlp_train_only: train through SimCSE's tanh MLP head.
     """
 
     def __init__(
-        self, model: Any, method: str, *, temperature: float = 0.05, lr: float = 3e-5, seed: int = 0
+        self,
+        model: Any,
+        method: str,
+        *,
+        temperature: float = 0.05,
+        lr: float = 3e-5,
+        seed: int = 0,
+        mlm_weight: float = 0.0,
+        mlm_probability: float = MLM_PROBABILITY,
+        mlp_train_only: bool = False,
     ) -> None:
         spec = method_spec(method)
+        if not mlm_weight >= 0:
+            raise ValueError(f"mlm_weight must be >= 0, got {mlm_weight}")
+        dim = model.get_embedding_dimension()
         super().__init__(
             model,
-            method_loss(method, model.get_embedding_dimension()),
+            method_loss(method, dim),
+            head=PoolerMLP(dim) if mlp_train_only else None,
             temperature=temperature,
             lr=lr,
             weight_decay=0.0,
@@ -106,6 +141,12 @@ class TextContrastiveModule(ContrastiveModule):
             seed=seed,
         )
         self.views_per_sentence = spec.views_per_sentence
+        self.mlm_weight = mlm_weight
+        self.mlm = (
+            MaskedLMAuxiliary.for_sentence_transformer(model, probability=mlm_probability)
+            if mlm_weight > 0
+            else None
+        )
 
     def make_views(self, batch: Any, generator: Any) -> list[dict[str, Tensor]]:
         if len(batch) == 1:
@@ -114,7 +155,20 @@ class TextContrastiveModule(ContrastiveModule):
 
     def embed(self, view: dict[str, Tensor]) -> Tensor:
         # sentence-transformers modules add keys to the dict they get; keep the batch intact.
-        return self.encoder(dict(view))["sentence_embedding"]
+        return self.head(self.encoder(dict(view))["sentence_embedding"])
+
+    def compute_loss(self, embeddings: Sequence[Tensor], batch: Any) -> Tensor:
+        """The method's contrastive loss, plus ``mlm_weight`` times the MLM loss when enabled."""
+        contrastive = super().compute_loss(embeddings, batch)
+        if self.mlm is None:
+            return contrastive
+        # A second draw from the step generator: the masks replay exactly after a resume.
+        mlm = self.mlm(self.encoder[0], batch[0], self.step_generator())
+        if self._trainer is not None:
+            size = int(embeddings[0].shape[0])
+            self.log("train/contrastive_loss", contrastive.detach(), batch_size=size)
+            self.log("train/mlm_loss", mlm.detach(), batch_size=size)
+        return contrastive + self.mlm_weight * mlm
 
 
 class StepCounter(Callback):
@@ -173,6 +227,7 @@ def train_sentence_encoder(
     out_dir: str | Path,
     *,
     eval_sets: Sequence[STSSet] = (),
+    lee: LeeCorpus | None = None,
     resume: str | None = None,
     progress_bar: bool = True,
     evaluate_before: bool = True,
@@ -186,9 +241,11 @@ def train_sentence_encoder(
         out_dir: run folder: ``model/`` (sentence-transformers format), ``results.json``,
             ``logs/`` and ``checkpoints/``.
         eval_sets: STS sets evaluated before and after training (may be empty).
+        lee: the Lee document-similarity set, an extra check before and after
+            (:func:`cl_text.evaluation.evaluate_lee`; None: skipped).
         resume: ``"last"`` or a checkpoint path to continue from.
         progress_bar: show the progress bar.
-        evaluate_before: also evaluate ``eval_sets`` before training (``sts_before``).
+        evaluate_before: also evaluate before training (``sts_before``, ``lee_before``).
 
     Returns:
         The results written to ``results.json``.
@@ -200,8 +257,16 @@ def train_sentence_encoder(
     out = Path(out_dir)
     model.max_seq_length = config.max_seq_len
     before = evaluate_sts(model, eval_sets) if eval_sets and evaluate_before else {}
+    lee_before = evaluate_lee(model, lee) if lee is not None and evaluate_before else {}
     module = TextContrastiveModule(
-        model, config.method, temperature=config.temperature, lr=config.lr, seed=config.seed
+        model,
+        config.method,
+        temperature=config.temperature,
+        lr=config.lr,
+        seed=config.seed,
+        mlm_weight=config.mlm_weight,
+        mlm_probability=config.mlm_probability,
+        mlp_train_only=config.mlp_train_only,
     )
     loader = resumable_loader(
         list(examples), config.batch_size, seed=config.seed, collate_fn=TokenizingCollator(model)
@@ -220,6 +285,7 @@ def train_sentence_encoder(
     steps = counter.steps
     model.eval()
     after = evaluate_sts(model, eval_sets) if eval_sets else {}
+    lee_after = evaluate_lee(model, lee) if lee is not None else {}
     model_dir = out / "model"
     model.save(str(model_dir))
     results = {
@@ -231,6 +297,8 @@ def train_sentence_encoder(
         "samples_per_s": steps * config.batch_size / train_time if train_time > 0 else 0.0,
         "sts_before": before,
         "sts_after": after,
+        "lee_before": lee_before,
+        "lee_after": lee_after,
         "model_dir": str(model_dir),
     }
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -1,6 +1,8 @@
 """Readers for unlabelled sentences, NLI triplets and STS evaluation sets (no torch import)."""
 
 from cl_text.data.errors import DataFileError
+from cl_text.data.labelled import LabelledTexts, read_labelled_texts
+from cl_text.data.lee import LeeCorpus, load_lee_corpus
 from cl_text.data.nli import Triplet, nli_to_triplets, read_triplets
 from cl_text.data.sentences import WORDNET_DIR, read_sentences, wordnet_glosses
 from cl_text.data.sts import (
@@ -16,11 +18,15 @@ __all__ = [
     "STS_YEARS",
     "WORDNET_DIR",
     "DataFileError",
+    "LabelledTexts",
+    "LeeCorpus",
     "STSSet",
     "Table",
     "Triplet",
+    "load_lee_corpus",
     "load_sts_benchmarks",
     "nli_to_triplets",
+    "read_labelled_texts",
     "read_semeval_year",
     "read_sentences",
     "read_sick_relatedness",
