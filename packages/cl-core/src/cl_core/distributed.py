@@ -29,7 +29,7 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-from cl_core._validation import check_embeddings, check_is_tensor, check_labels
+from cl_core.validation import check_embeddings, check_is_tensor, check_labels
 
 
 class Distribution(enum.Enum):

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from cl_core._validation import check_index, check_tensor_dim
+from cl_core.validation import check_index, check_tensor_dim
 
 __all__ = [
     "ClassPairGate",

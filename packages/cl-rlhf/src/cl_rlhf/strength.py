@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from cl_core._validation import check_embeddings, check_finite
+from cl_core.validation import check_embeddings, check_finite
 from cl_rlhf.reward_head import RewardHead
 from cl_rlhf.training import HeadTrainConfig, reward_margins, train_reward_head
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from cl_core._validation import check_embeddings, check_finite
+from cl_core.validation import check_embeddings, check_finite
 
 
 def check_rewards(chosen_reward: object, rejected_reward: object) -> None:

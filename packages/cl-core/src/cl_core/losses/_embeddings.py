@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cl_core._validation import check_embeddings
+from cl_core.validation import check_embeddings
 
 
 def prepared_embeddings(

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from cl_core._validation import check_chunk_size, check_reduction, check_temperature
 from cl_core.losses._reduction import Reduction
+from cl_core.validation import check_chunk_size, check_reduction, check_temperature
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup

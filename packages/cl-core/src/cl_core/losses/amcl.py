@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import check_embeddings, check_same_shape
 from cl_core.heads import PairTemperatureNetwork
+from cl_core.validation import check_embeddings, check_same_shape
 
 __all__ = ["AMCLLoss", "PairTemperatureFn", "amcl_regularizer", "amcl_simclr"]
 

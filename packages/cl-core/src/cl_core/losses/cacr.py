@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import check_embeddings, check_num_views, check_positive_float
+from cl_core.validation import check_embeddings, check_num_views, check_positive_float
 
 __all__ = [
     "CACRLoss",

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.distributed import gathered_pair
+from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._reduction import Reduction, reduce_losses
+from cl_core.losses.masked_logits import AUTO_TILE_ELEMENTS, masked_logits_loss
+from cl_core.validation import (
     check_chunk_size,
     check_positive_float,
     check_reduction,
     check_same_shape,
 )
-from cl_core.distributed import gathered_pair
-from cl_core.losses._embeddings import prepared_embeddings
-from cl_core.losses._reduction import Reduction, reduce_losses
-from cl_core.losses.masked_logits import AUTO_TILE_ELEMENTS, masked_logits_loss
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup

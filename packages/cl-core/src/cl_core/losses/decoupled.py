@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from cl_core._validation import (
-    check_positive_float,
-    check_reduction,
-    check_same_shape,
-    check_temperature,
-)
 from cl_core.distributed import gather_with_grad, gathered_views, rank_offset
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._module import BatchLossModule
 from cl_core.losses._reduction import Reduction, reduce_losses
 from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import (
+    check_positive_float,
+    check_reduction,
+    check_same_shape,
+    check_temperature,
+)
 
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup

@@ -10,10 +10,10 @@ import math
 import torch
 from torch import Tensor, nn
 
-from cl_core._validation import check_reduction, check_same_shape, check_temperature
 from cl_core.losses._embeddings import prepared_embeddings
 from cl_core.losses._reduction import Reduction
 from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import check_reduction, check_same_shape, check_temperature
 
 
 def hard_negative_info_nce(

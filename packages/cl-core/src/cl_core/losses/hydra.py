@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.heads import ClassPairGate
+from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import (
     check_choice,
     check_embeddings,
     check_labels,
@@ -39,8 +41,6 @@ from cl_core._validation import (
     check_temperature,
     check_tensor_dim,
 )
-from cl_core.heads import ClassPairGate
-from cl_core.losses.masked_logits import masked_logits_loss
 
 __all__ = ["HydraLoss", "PairingMode", "hydra_multipos_ce", "sample_partner_labels"]
 

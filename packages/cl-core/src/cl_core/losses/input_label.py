@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._reduction import Reduction
+from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import (
     check_chunk_size,
     check_index,
     check_reduction,
     check_same_width,
     check_temperature,
 )
-from cl_core.losses._embeddings import prepared_embeddings
-from cl_core.losses._reduction import Reduction
-from cl_core.losses.masked_logits import masked_logits_loss
 
 
 def input_label_contrast(

@@ -14,15 +14,15 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.losses._embeddings import prepared_embeddings
+from cl_core.losses._reduction import Reduction, reduce_losses
+from cl_core.validation import (
     check_choice,
     check_positive_float,
     check_reduction,
     check_same_shape,
     check_tensor_dim,
 )
-from cl_core.losses._embeddings import prepared_embeddings
-from cl_core.losses._reduction import Reduction, reduce_losses
 
 TripletMining = Literal["hardest", "all"]
 

@@ -17,11 +17,11 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from cl_core._validation import (
+from cl_core.losses._reduction import Reduction, reduce_losses
+from cl_core.validation import (
     check_masked_logits_inputs,
     check_rows_have_negative,
 )
-from cl_core.losses._reduction import Reduction, reduce_losses
 
 #: Above this many logits (N * M) the core streams over candidate blocks (``cl_core.losses.tiled``)
 #: instead of materialising the (N, M) matrix, unless a dense (N, M) argument forces the dense path.

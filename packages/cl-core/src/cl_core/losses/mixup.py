@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.validation import (
     check_embeddings,
     check_is_tensor,
     check_positive_float,

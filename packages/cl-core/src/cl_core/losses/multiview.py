@@ -32,13 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import (
     check_choice,
     check_embeddings,
     check_num_views,
     check_temperature,
 )
-from cl_core.losses.masked_logits import masked_logits_loss
 
 __all__ = [
     "MVDHELLoss",

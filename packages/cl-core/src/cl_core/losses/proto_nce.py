@@ -38,12 +38,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.losses.masked_logits import masked_logits_loss
+from cl_core.validation import (
     check_embeddings,
     check_positive_float,
     check_tensor_dim,
 )
-from cl_core.losses.masked_logits import masked_logits_loss
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import check_embeddings, check_same_shape, check_temperature
+from cl_core.validation import check_embeddings, check_same_shape, check_temperature
 
 __all__ = ["SoftCLIPLoss", "soft_clip", "soft_clip_targets"]
 

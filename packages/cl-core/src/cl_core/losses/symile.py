@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import (
+from cl_core.validation import (
     check_choice,
     check_embeddings,
     check_positive_float,

@@ -22,7 +22,9 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from cl_core._validation import (
+from cl_core.losses._reduction import Reduction, reduce_losses
+from cl_core.losses.masked_logits import DenominatorMode, compute_dtype
+from cl_core.validation import (
     check_chunk_size,
     check_embeddings,
     check_masked_logits_inputs,
@@ -32,8 +34,6 @@ from cl_core._validation import (
     check_same_shape,
     check_temperature,
 )
-from cl_core.losses._reduction import Reduction, reduce_losses
-from cl_core.losses.masked_logits import DenominatorMode, compute_dtype
 
 #: Target number of float32 logits in one block (32 Mi elements = 128 MiB): large enough that the
 #: block product runs near the matrix-multiply peak, small enough to bound the extra memory.

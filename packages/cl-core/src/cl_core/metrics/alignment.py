@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from cl_core._validation import check_embeddings, check_positive_float, check_same_shape
+from cl_core.validation import check_embeddings, check_positive_float, check_same_shape
 
 
 def alignment(z1: Tensor, z2: Tensor, alpha: float = 2.0) -> Tensor:

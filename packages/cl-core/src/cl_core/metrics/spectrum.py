@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_core._validation import check_embeddings
 from cl_core.metrics._accumulator import ConcatenatingMetric
+from cl_core.validation import check_embeddings
 
 
 def singular_spectrum(z: Tensor, *, center: bool = False) -> Tensor:

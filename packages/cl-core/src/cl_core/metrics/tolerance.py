@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from cl_core._validation import check_embeddings, check_labels
 from cl_core.metrics._accumulator import ConcatenatingMetric
+from cl_core.validation import check_embeddings, check_labels
 
 
 def tolerance(z: Tensor, labels: Tensor) -> Tensor:

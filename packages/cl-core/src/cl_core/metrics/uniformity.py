@@ -11,8 +11,8 @@ import math
 import torch
 from torch import Tensor
 
-from cl_core._validation import check_embeddings, check_positive_float
 from cl_core.metrics._accumulator import ConcatenatingMetric
+from cl_core.validation import check_embeddings, check_positive_float
 
 
 def uniformity(z: Tensor, t: float = 2.0) -> Tensor:

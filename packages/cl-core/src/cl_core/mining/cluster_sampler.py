@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Sampler
 
-from cl_core._validation import check_labels, check_tensor_dim
+from cl_core.validation import check_labels, check_tensor_dim
 
 
 def multistage_pseudo_labels(stage_assignments: Tensor, num_clusters: int) -> Tensor:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cl_core._validation import check_embeddings, check_labels, check_tensor_dim
+from cl_core.validation import check_embeddings, check_labels, check_tensor_dim
 
 
 def same_label_mask(anchor_labels: Tensor, candidate_labels: Tensor) -> Tensor:

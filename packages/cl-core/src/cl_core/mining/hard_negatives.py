@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_core._validation import (
+from cl_core.validation import (
     check_dense_mask,
     check_embeddings,
     check_positive_float,

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import WeightedRandomSampler
 
-from cl_core._validation import check_tensor_dim
+from cl_core.validation import check_tensor_dim
 
 
 def pair_bins(surface: Tensor, semantic: Tensor, bins: int | tuple[int, int] = 10) -> Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import check_embeddings, check_same_width
+from cl_core.validation import check_embeddings, check_same_width
 
 
 class FeatureQueue(nn.Module):

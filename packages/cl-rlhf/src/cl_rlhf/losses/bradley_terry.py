@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core._validation import check_reduction
+from cl_core.validation import check_reduction
 from cl_rlhf.validation import check_per_pair, check_rewards
 
 
