@@ -15,8 +15,6 @@ L1 regressor is fitted on the second.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +25,7 @@ from torch import Tensor, nn
 
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import supcon
+from cl_core.threads import torch_threads
 from cl_regression.binning import BinningStrategy, assign_bins, bin_edges
 from cl_regression.encoder import EncoderKind, build_encoder, noisy_views
 from cl_regression.losses import rank_n_contrast_loss, supremix_loss
@@ -224,20 +223,8 @@ def fit_regressor(
             f"probe_targets must have shape {targets.shape}, got {np.shape(probe_targets)}"
         )
     config = config or TrainConfig()
-    with _one_thread():
+    with torch_threads(1):
         return _fit(method, features, targets, config, seed, probe_targets)
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one intra-op thread: on these small batches thread hand-off costs more than it saves
-    (measured ~30x slower per op with 2 threads on a busy 2-core machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _fit(

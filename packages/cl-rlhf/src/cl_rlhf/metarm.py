@@ -34,9 +34,10 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from cl_core.threads import torch_threads
 from cl_rlhf.losses import bradley_terry_loss
 from cl_rlhf.reward_head import RewardHead
-from cl_rlhf.training import HeadTrainConfig, one_intra_op_thread
+from cl_rlhf.training import HeadTrainConfig
 
 
 def metarm_objective(rewards: Tensor) -> Tensor:
@@ -125,7 +126,7 @@ def train_metarm_head(
     meta = meta if meta is not None else MetaRMConfig()
     num_pairs, num_groups = chosen.shape[0], shifted.shape[0]
     generator = torch.Generator().manual_seed(seed)
-    with one_intra_op_thread(), torch.random.fork_rng(devices=[]):
+    with torch_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = RewardHead(chosen.shape[1], config.hidden_dim, config.dropout)
         names = [name for name, _ in head.named_parameters()]

@@ -11,14 +11,13 @@ where Lightning's start-up would cost more than the training.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from cl_core.threads import torch_threads
 from cl_rlhf.losses import SwAVLoss, bradley_terry_loss, reward_contrast_loss
 from cl_rlhf.losses.reward_contrast import CONTRAST_VIEWS, ContrastViews, contrast_views
 from cl_rlhf.reward_head import RewardHead
@@ -123,7 +122,7 @@ def train_reward_head(
         if per_pair is not None and tuple(per_pair.shape) != (num_pairs,):
             raise ValueError(f"{name} must have shape ({num_pairs},), got {tuple(per_pair.shape)}")
     generator = torch.Generator().manual_seed(seed)
-    with one_intra_op_thread(), torch.random.fork_rng(devices=[]):
+    with torch_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = RewardHead(chosen.shape[1], config.hidden_dim, config.dropout)
         swav = None
@@ -192,21 +191,6 @@ def _step_loss(
             )
         loss = loss + config.contrastive_weight * auxiliary
     return loss
-
-
-@contextmanager
-def one_intra_op_thread() -> Iterator[None]:
-    """Run the block on one intra-op thread, then restore the previous setting.
-
-    The head's matrices are tiny: extra threads add no speed, and on a busy machine their
-    spin-waiting made training many times slower.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @torch.no_grad()

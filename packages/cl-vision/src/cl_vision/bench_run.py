@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from cl_core.recipes.digits_bench import torch_threads
 from cl_core.registry import BenchContext, BenchResult
+from cl_core.threads import torch_threads
 from cl_vision.data import ImageSplit, load_image_split
 from cl_vision.evaluation import encoder_scores, geometry_scores, raw_pixel_scores
 from cl_vision.training import TrainConfig, build_module, train

@@ -8,16 +8,13 @@ encoder at its random initialisation. ``effective_rank`` is that of the test fea
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-
-import torch
 
 from cl_core.recipes.core_methods import build_module, train_method
 from cl_core.recipes.digits_data import load_digits_split
 from cl_core.recipes.frozen_probes import probe_scores
 from cl_core.registry import BenchContext, BenchResult
+from cl_core.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -45,21 +42,6 @@ def _with_spread(runs: list[dict[str, float]]) -> dict[str, float]:
         for name in runs[0]:
             summary[f"{name}_std"] = statistics.stdev(run[name] for run in runs)
     return summary
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run with ``count`` intra-op threads, then restore the previous setting.
-
-    A 64-256-128 MLP step is far smaller than the cost of synchronising threads: one thread is
-    as fast uncontended and many times faster on a busy machine.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def run_digits(method: str, context: BenchContext) -> BenchResult:

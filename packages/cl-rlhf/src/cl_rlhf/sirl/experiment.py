@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from cl_core.threads import torch_threads
 from cl_rlhf.losses import TRIPLET_PAIRS, similarity_query_loss
 from cl_rlhf.sirl.gridworld import GridworldConfig, Trajectories, simulate_trajectories
-from cl_rlhf.training import HeadTrainConfig, one_intra_op_thread, reward_margins, train_reward_head
+from cl_rlhf.training import HeadTrainConfig, reward_margins, train_reward_head
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def train_similarity_encoder(
         The trained :math:`\\phi` (eval mode), mapping (N, D) to (N, feature_dim).
     """
     generator = torch.Generator().manual_seed(seed)
-    with one_intra_op_thread(), torch.random.fork_rng(devices=[]):
+    with torch_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         encoder = nn.Sequential(
             nn.Linear(first.shape[1], hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, feature_dim)
