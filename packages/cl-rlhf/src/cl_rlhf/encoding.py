@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cl_core.io import atomic_torch_save
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -138,7 +140,5 @@ def cached_text_features(
             batch_size=batch_size,
         )
         cache.update({key: row.clone() for (key, _), row in zip(missing, fresh, strict=True)})
-        partial = cache_file.with_suffix(".tmp")
-        torch.save(cache, partial)
-        partial.replace(cache_file)
+        atomic_torch_save(cache, cache_file)
     return torch.stack([cache[key] for key in keys])

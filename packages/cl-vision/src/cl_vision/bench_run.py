@@ -12,10 +12,10 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from cl_core.io import atomic_write_text
 from cl_core.registry import BenchContext, BenchResult
 from cl_core.threads import torch_threads
 from cl_vision.data import ImageSplit, load_image_split
@@ -188,7 +188,10 @@ def _run_temperature_sweep(context: BenchContext) -> BenchResult:
     )
     elapsed = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "temperature_sweep.json", {"data_card": split.card, "rows": rows})
+    atomic_write_text(
+        out / "temperature_sweep.json",
+        json.dumps({"data_card": split.card, "rows": rows}, indent=2),
+    )
     plot_sweep(rows, out / "temperature_sweep.png")
     metrics: dict[str, float] = {}
     for row in rows:
@@ -255,12 +258,6 @@ def _run_mcl(context: BenchContext) -> BenchResult:
         samples_per_s=run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
         notes=f"SimCLR stages, K=10 k-means clusters, 1 CPU thread; data: {split.card}",
     )
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
 
 
 def run_simclr(context: BenchContext) -> BenchResult:

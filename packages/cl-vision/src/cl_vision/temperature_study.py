@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cl_core.io import atomic_path
 from cl_vision.data import ImageSplit
 from cl_vision.evaluation import encoder_scores, geometry_scores
 from cl_vision.training import TrainConfig, train
@@ -113,8 +114,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         axis.set_title(title)
     axes[0].legend()
     figure.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    figure.savefig(tmp, dpi=100)
+    with atomic_path(path) as temp:
+        figure.savefig(temp, dpi=100)
     plt.close(figure)
-    tmp.replace(path)
     return path

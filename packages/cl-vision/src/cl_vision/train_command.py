@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cl_core.cli import UserFacingError, prepare_out_dir, trainer_options
+from cl_core.io import atomic_write_text
 
 
 def train_from_args(args: argparse.Namespace) -> int:
@@ -89,7 +89,7 @@ def train_from_args(args: argparse.Namespace) -> int:
             "torch_threads": torch.get_num_threads(),
         },
     }
-    _write_json(out / "results.json", report)
+    atomic_write_text(out / "results.json", json.dumps(report, indent=2))
     print(
         f"{config.method} on {args.data}: linear {metrics['linear_acc']:.3f} "
         f"(raw pixels {report['baselines']['raw pixels']['linear_acc']:.3f}, random-init "
@@ -97,9 +97,3 @@ def train_from_args(args: argparse.Namespace) -> int:
         f"{metrics['knn_acc']:.3f}, effective rank {metrics['effective_rank']:.1f} -> {out}"
     )
     return 0
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
