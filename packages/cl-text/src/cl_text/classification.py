@@ -33,7 +33,6 @@ from torch import Tensor, nn
 
 from cl_core.losses import input_label_contrast
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
-from cl_core.training.schedule import warmup_cosine_schedule
 from cl_core.training.trainer import checkpoint_dir
 from cl_text.data.labelled import Input, LabelledTexts
 
@@ -226,7 +225,8 @@ class TextClassifierModule(ContrastiveModule):
             self.train(was_training)
         return torch.cat(scores).numpy()
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The encoder at ``lr`` and the linear head (if any) at ``head_lr``."""
         head = list(self.classifier.parameters()) if self.classifier is not None else []
         head_ids = {id(p) for p in head}
         groups: list[dict[str, Any]] = [
@@ -234,18 +234,7 @@ class TextClassifierModule(ContrastiveModule):
         ]
         if head:
             groups.append({"params": head, "lr": self.head_lr})
-        optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
-        total = self._schedule_length()
-        scheduler = warmup_cosine_schedule(
-            optimizer,
-            warmup_steps=int(self.warmup_fraction * total),
-            total_steps=total,
-            min_factor=self.min_lr_factor,
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
-        }
+        return groups
 
 
 def classification_scores(

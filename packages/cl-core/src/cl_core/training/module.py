@@ -191,7 +191,9 @@ class ContrastiveModule(pl.LightningModule):
             return self.total_steps
         return max(1, int(self.trainer.estimated_stepping_batches))
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's parameter groups: the model, and a learnable temperature without weight
+        decay. Subclasses override this to give parts of the model their own settings."""
         temperature_params = (
             list(self.learnable_temperature.parameters()) if self.learnable_temperature else []
         )
@@ -200,7 +202,12 @@ class ContrastiveModule(pl.LightningModule):
         groups: list[dict[str, Any]] = [{"params": model_params}]
         if temperature_params:
             groups.append({"params": temperature_params, "weight_decay": 0.0})
-        optimizer = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
+        return groups
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = torch.optim.AdamW(
+            self.param_groups(), lr=self.lr, weight_decay=self.weight_decay
+        )
         total = self._schedule_length()
         scheduler = warmup_cosine_schedule(
             optimizer,
