@@ -1,19 +1,28 @@
 """Training throughput of ``cl-train text`` vs sentence-transformers' own trainer.
 
-Both train the packaged all-MiniLM-L6-v2 on the same SICK 2014 NLI triplets (real data), with the
-same batch size, sequence length and number of optimizer steps: ours with supervised SimCSE
-(``cl_core.losses.info_nce`` with the contradiction as hard negative) through the Lightning engine
-(:func:`cl_text.training.train_sentence_encoder`), theirs with ``MultipleNegativesRankingLoss``
-through ``SentenceTransformerTrainer``. Each repeat times the whole training call (setup, steps,
-our end-of-run checkpoint) and reports samples/s = steps x batch / seconds; runs alternate between
-the two trainers and the median over repeats is reported.
+Both train the packaged all-MiniLM-L6-v2 on the same real SICK 2014 sentences, with the same batch
+size, sequence length and number of optimizer steps, then save the trained model:
+
+* ``--method simcse-sup``: SICK NLI triplets (premise, entailment, contradiction); ours is
+  supervised SimCSE (``cl_core.losses.info_nce``, the contradiction as hard negative), theirs
+  ``MultipleNegativesRankingLoss`` on (anchor, positive, negative) columns - the same objective.
+* ``--method simcse``: unsupervised SimCSE on the SICK premises; theirs is
+  ``MultipleNegativesRankingLoss`` on (sentence, same sentence) pairs, the recipe the
+  sentence-transformers documentation gives for SimCSE.
+
+Ours runs through the Lightning engine (:func:`cl_text.training.train_sentence_encoder`: resumable
+checkpoint at the end, model saved in sentence-transformers format); theirs through
+``SentenceTransformerTrainer`` followed by ``model.save`` (no checkpoints). Two figures per run:
+samples/s of the whole job (set-up, steps, saving) = steps x batch / seconds, and the steady-state
+step time (median time between consecutive step ends after two warm-up steps, data loading
+included). Runs alternate between the trainers; medians over repeats are reported.
 
 Usage:
     uv run --no-sync python benchmarks/text_throughput.py --data-dir /work/shared/data \
-        [--steps 10 --batch-size 32 --repeats 3] [--out-dir DIR]
+        [--method simcse-sup|simcse] [--steps 10 --batch-size 32 --repeats 3] [--out-dir DIR]
 
-Writes ``text_throughput.json`` and ``.md`` to ``--out-dir`` (default ``benchmarks/results``; point
-it elsewhere for a smoke run so the recorded results stay).
+Writes ``text_throughput_<method>.json`` and ``.md`` to ``--out-dir`` (default
+``benchmarks/results``; point it elsewhere for a smoke run so the recorded results stay).
 """
 
 from __future__ import annotations
@@ -30,42 +39,79 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
-def ours(triplets, steps: int, batch_size: int, seq_len: int, work: Path) -> float:
+class StepClock:
+    """Wall-clock time at the end of every optimizer step (data loading included)."""
+
+    def __init__(self) -> None:
+        self.ends: list[float] = []
+
+    def tick(self) -> None:
+        self.ends.append(time.perf_counter())
+
+    def median_step_s(self) -> float:
+        """Median time between consecutive step ends, after the first two (warm-up) steps."""
+        gaps = [b - a for a, b in zip(self.ends[2:], self.ends[3:], strict=False)]
+        return statistics.median(gaps) if gaps else float("nan")
+
+
+Example = tuple[str, ...]
+OURS = "cl-train text"
+THEIRS = "ST trainer + MNRL"
+
+
+def ours(
+    method: str, examples: list[Example], steps: int, batch_size: int, seq_len: int, work: Path
+) -> tuple[float, float]:
+    from lightning.pytorch.callbacks import Callback
+
     from cl_text.encoder import load_sentence_encoder
     from cl_text.training import TextTrainConfig, train_sentence_encoder
 
+    clock = StepClock()
+
+    class Tick(Callback):
+        def on_train_batch_end(self, *args, **kwargs) -> None:
+            clock.tick()
+
     model = load_sentence_encoder(max_seq_len=seq_len)
     config = TextTrainConfig(
-        method="simcse-sup",
+        method=method,
         batch_size=batch_size,
         max_seq_len=seq_len,
         max_steps=steps,
-        trainer_options={"tensorboard": False},
+        trainer_options={"tensorboard": False, "callbacks": [Tick()]},
     )
     started = time.perf_counter()
-    results = train_sentence_encoder(model, triplets, config, work, progress_bar=False)
+    results = train_sentence_encoder(model, examples, config, work, progress_bar=False)
     elapsed = time.perf_counter() - started
-    return results["steps"] * batch_size / elapsed
+    return results["steps"] * batch_size / elapsed, clock.median_step_s()
 
 
-def theirs(triplets, steps: int, batch_size: int, seq_len: int, work: Path) -> float:
+def theirs(
+    method: str, examples: list[Example], steps: int, batch_size: int, seq_len: int, work: Path
+) -> tuple[float, float]:
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers import TrainerCallback
+
+    clock = StepClock()
+
+    class Tick(TrainerCallback):
+        def on_step_end(self, *args, **kwargs) -> None:
+            clock.tick()
 
     from cl_text.encoder import load_sentence_encoder
 
     model = load_sentence_encoder(max_seq_len=seq_len)
-    data = Dataset.from_dict(
-        {
-            "anchor": [t[0] for t in triplets],
-            "positive": [t[1] for t in triplets],
-            "negative": [t[2] for t in triplets],
-        }
-    )
+    columns = ("anchor", "positive", "negative") if method == "simcse-sup" else ("anchor",)
+    data = {name: [example[i] for example in examples] for i, name in enumerate(columns)}
+    if method == "simcse":
+        data["positive"] = data["anchor"]
+    dataset = Dataset.from_dict(data)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work),
         per_device_train_batch_size=batch_size,
@@ -78,16 +124,20 @@ def theirs(triplets, steps: int, batch_size: int, seq_len: int, work: Path) -> f
         dataloader_drop_last=True,
     )
     loss = MultipleNegativesRankingLoss(model, scale=20.0)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=dataset, loss=loss, callbacks=[Tick()]
+    )
     started = time.perf_counter()
     output = trainer.train()
+    model.save(str(work / "model"))
     elapsed = time.perf_counter() - started
-    return output.global_step * batch_size / elapsed
+    return output.global_step * batch_size / elapsed, clock.median_step_s()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument("--method", choices=("simcse-sup", "simcse"), default="simcse-sup")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-len", type=int, default=32)
@@ -98,19 +148,32 @@ def main() -> None:
     from cl_text.data import read_triplets
 
     sick = args.data_dir / "sts" / "sick2014" / "SICK_train.txt"
-    triplets = [(t.anchor, t.positive, t.negative) for t in read_triplets(sick)]
-    samples: dict[str, list[float]] = {"cl-train text (simcse-sup)": [], "ST trainer + MNRL": []}
+    triplets = read_triplets(sick)
+    if args.method == "simcse-sup":
+        examples: list[Example] = [(t.anchor, t.positive, t.negative) for t in triplets]
+        data = "SICK 2014 train NLI triplets (real)"
+    else:
+        examples = [(sentence,) for sentence in dict.fromkeys(t.anchor for t in triplets)]
+        data = "SICK 2014 train premises (real), one sentence per example"
+    samples: dict[str, list[float]] = {OURS: [], THEIRS: []}
+    step_s: dict[str, list[float]] = {OURS: [], THEIRS: []}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
-            for name, fn in (("cl-train text (simcse-sup)", ours), ("ST trainer + MNRL", theirs)):
+            for name, fn in ((OURS, ours), (THEIRS, theirs)):
                 work = Path(tmp) / f"{repeat}-{name[:2]}"
-                rate = fn(triplets, args.steps, args.batch_size, args.max_seq_len, work)
+                rate, step = fn(
+                    args.method, examples, args.steps, args.batch_size, args.max_seq_len, work
+                )
                 samples[name].append(rate)
-                print(f"repeat {repeat}: {name}: {rate:.1f} samples/s", flush=True)
+                step_s[name].append(step)
+                print(f"repeat {repeat}: {name}: {rate:.1f} samples/s, {step:.3f} s/step")
     medians = {name: statistics.median(rates) for name, rates in samples.items()}
-    ratio = medians["cl-train text (simcse-sup)"] / medians["ST trainer + MNRL"]
+    step_medians = {name: statistics.median(steps) for name, steps in step_s.items()}
+    ratio = medians[OURS] / medians[THEIRS]
+    step_ratio = step_medians[THEIRS] / step_medians[OURS]
     report = {
-        "data": "SICK 2014 train NLI triplets (real)",
+        "method": args.method,
+        "data": data,
         "model": "all-MiniLM-L6-v2",
         "steps": args.steps,
         "batch_size": args.batch_size,
@@ -121,22 +184,30 @@ def main() -> None:
         "samples_per_s": samples,
         "median_samples_per_s": medians,
         "ours_over_theirs": ratio,
+        "steady_state_s_per_step": step_s,
+        "median_steady_state_s_per_step": step_medians,
+        "steady_state_ours_over_theirs": step_ratio,
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "text_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    stem = f"text_throughput_{args.method}"
+    (args.out_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
-        "| trainer | median samples/s | runs |",
-        "|---|---:|---|",
+        f"`{args.method}` on {data}",
+        "",
+        "| trainer | median samples/s (whole job) | runs | median s/step (steady state) |",
+        "|---|---:|---|---:|",
         *(
-            f"| {name} | {medians[name]:.1f} | {', '.join(f'{r:.1f}' for r in rates)} |"
+            f"| {name} | {medians[name]:.1f} | {', '.join(f'{r:.1f}' for r in rates)} | "
+            f"{step_medians[name]:.3f} |"
             for name, rates in samples.items()
         ),
         "",
-        f"ours / theirs = {ratio:.2f}x ({args.steps} steps, batch {args.batch_size}, "
-        f"max_seq_len {args.max_seq_len}, {args.repeats} alternating repeats; "
-        f"1-min load average at end {report['load_average_1min_at_end']:.1f}).",
+        f"ours / theirs = {ratio:.2f}x whole job, {step_ratio:.2f}x steady-state steps "
+        f"({args.steps} steps, batch {args.batch_size}, max_seq_len {args.max_seq_len}, "
+        f"{args.repeats} alternating repeats; 1-min load average at end "
+        f"{report['load_average_1min_at_end']:.1f}).",
     ]
-    (args.out_dir / "text_throughput.md").write_text("\n".join(lines) + "\n")
+    (args.out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

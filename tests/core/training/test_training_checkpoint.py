@@ -53,3 +53,14 @@ def test_resolve_resume(tmp_path: Path) -> None:
     assert resolve_resume(tmp_path / "last.ckpt", tmp_path / "elsewhere") == tmp_path / "last.ckpt"
     with pytest.raises(FileNotFoundError, match=r"missing\.ckpt"):
         resolve_resume(tmp_path / "missing.ckpt", tmp_path)
+
+
+def test_resume_last_falls_back_to_the_newest_step_checkpoint(tmp_path: Path) -> None:
+    for step in (3, 12, 9):
+        atomic_torch_save({"step": step}, tmp_path / f"step={step}.ckpt")
+    (tmp_path / "step=oops.ckpt").write_text("not a step checkpoint")
+    assert resolve_resume("last", tmp_path) == tmp_path / "step=12.ckpt"
+    (tmp_path / "last.ckpt").symlink_to("step=9.ckpt")
+    assert resolve_resume("last", tmp_path) == tmp_path / "last.ckpt"
+    (tmp_path / "step=9.ckpt").unlink()  # a dangling link is not a checkpoint
+    assert resolve_resume("last", tmp_path) == tmp_path / "step=12.ckpt"

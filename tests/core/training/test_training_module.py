@@ -20,6 +20,7 @@ from cl_core.training import (
     resumable_loader,
     warmup_cosine_factor,
 )
+from cl_core.training.module import fused_adamw_supported
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"
@@ -111,8 +112,25 @@ def test_plot_callback_writes_a_png(trained: dict) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_checkpoints_are_written(trained: dict) -> None:
-    assert (trained["out"] / "checkpoints" / "last.ckpt").is_file()
+def test_checkpoints_are_written_once_with_last_as_a_link(trained: dict) -> None:
+    folder = trained["out"] / "checkpoints"
+    last = folder / "last.ckpt"
+    assert last.is_symlink() and last.is_file()
+    assert last.resolve() == (folder / "step=24.ckpt").resolve()
+    assert sorted(p.name for p in folder.iterdir()) == ["last.ckpt", "step=24.ckpt"]
+
+
+def test_cpu_training_uses_the_fused_adamw_kernel(trained: dict) -> None:
+    (optimizer,) = trained["trainer"].optimizers
+    assert isinstance(optimizer, torch.optim.AdamW) and optimizer.defaults["fused"] is True
+
+
+def test_fused_adamw_needs_floating_point_parameters_on_cpu_or_cuda() -> None:
+    real = nn.Parameter(torch.zeros(2))
+    assert fused_adamw_supported([{"params": [real]}])
+    assert not fused_adamw_supported([{"params": []}])
+    assert not fused_adamw_supported([{"params": [real]}, {"params": [torch.zeros(2).long()]}])
+    assert not fused_adamw_supported([{"params": [nn.Parameter(torch.zeros(2, device="meta"))]}])
 
 
 def test_step_generator_depends_only_on_seed_and_step() -> None:

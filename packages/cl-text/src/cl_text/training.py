@@ -21,6 +21,7 @@ from torch import Tensor
 
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
 from cl_core.training.trainer import checkpoint_dir
+from cl_text.batching import stack_features, stackable
 from cl_text.data import LeeCorpus, STSSet, read_sentences, read_triplets, wordnet_glosses
 from cl_text.debcse import debcse_triplets
 from cl_text.evaluation import evaluate_lee, evaluate_sts
@@ -156,6 +157,14 @@ class TextContrastiveModule(ContrastiveModule):
     def embed(self, view: dict[str, Tensor]) -> Tensor:
         # sentence-transformers modules add keys to the dict they get; keep the batch intact.
         return self.head(self.encoder(dict(view))["sentence_embedding"])
+
+    def embed_views(self, views: Sequence[dict[str, Tensor]]) -> list[Tensor]:
+        """Views of equal length (SimCSE's dropout copies) in one forward pass
+        (:func:`cl_text.batching.stack_features`); views of different lengths one by one."""
+        if len(views) < 2 or not stackable(views):
+            return [self.embed(view) for view in views]
+        stacked, sizes = stack_features(views)
+        return list(self.embed(stacked).split(sizes))
 
     def compute_loss(self, embeddings: Sequence[Tensor], batch: Any) -> Tensor:
         """The method's contrastive loss, plus ``mlm_weight`` times the MLM loss when enabled."""

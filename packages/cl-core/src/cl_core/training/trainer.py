@@ -77,7 +77,8 @@ def make_trainer(
         **trainer_kwargs: any other ``Trainer`` argument.
 
     Returns:
-        The trainer. Its ``ModelCheckpoint`` keeps ``last.ckpt`` in :func:`checkpoint_dir`.
+        The trainer. Its ``ModelCheckpoint`` keeps the newest ``step=N.ckpt`` in
+        :func:`checkpoint_dir` and ``last.ckpt`` as a link to it.
 
     Example:
         >>> trainer = make_trainer("runs/demo", max_epochs=1, progress_bar=False)  # doctest: +SKIP
@@ -96,7 +97,8 @@ def make_trainer(
     checkpoint = ModelCheckpoint(
         dirpath=checkpoint_dir(out),
         filename="{step}",
-        save_last=True,
+        # last.ckpt is a link to the newest step checkpoint: one write per checkpoint, not two.
+        save_last="link",
         save_top_k=1,
         every_n_train_steps=checkpoint_every_n_steps,
     )
