@@ -131,5 +131,10 @@ def cluster_agreement_weights(assignments: Tensor) -> Tensor:
         raise TypeError(f"assignments must be an integer tensor, got dtype {assignments.dtype}")
     if assignments.numel() == 0:
         raise ValueError(f"assignments must be non-empty, got shape {tuple(assignments.shape)}")
-    agreements = (assignments.unsqueeze(2) == assignments.unsqueeze(1)).sum(dim=0)
-    return (assignments.shape[0] - agreements).float()
+    # One run at a time: peak memory N^2 bytes of comparison plus the float32 result, instead of
+    # a (K, N, N) comparison tensor and an int64 sum.
+    size = assignments.shape[1]
+    weights = torch.full((size, size), float(assignments.shape[0]), device=assignments.device)
+    for run in assignments:
+        weights -= (run.unsqueeze(1) == run.unsqueeze(0)).float()
+    return weights

@@ -13,6 +13,8 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
+from cl_core.io import atomic_path
+
 
 def save_spectrum_and_projection(
     embeddings: Tensor, path: str | Path, labels: Tensor | None = None, title: str = ""
@@ -71,8 +73,8 @@ def save_spectrum_and_projection(
         figure.suptitle(title)
     figure.tight_layout()
     destination = Path(path)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(destination, dpi=100)
+    with atomic_path(destination) as temporary:
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
     return destination
 
