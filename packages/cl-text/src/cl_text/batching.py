@@ -2,10 +2,10 @@
 
 SimCSE embeds the same sentences twice: the two views differ only in their dropout masks. Stacking
 the views along the batch dimension and running the encoder once gives the same embeddings in fewer,
-larger matrix products, as SimCSE's own code does (Gao et al., "SimCSE", 2021, arXiv:2104.08821):
-7% faster per step for unsupervised SimCSE with MiniLM on the 2-core CPU. Views of different
-lengths (anchor / positive / hard negative columns) are not stacked: padding every column to the
-longest cost as much as it saved.
+larger matrix products, as SimCSE's own code does (Gao et al., "SimCSE", 2021, arXiv:2104.08821);
+``benchmarks/text_throughput.py --method simcse`` measures the effect. Views of different lengths
+(anchor / positive / hard negative columns) are not stacked: padding every column to the longest
+cost about as much as it saved.
 """
 
 from __future__ import annotations

@@ -30,9 +30,8 @@ _RNG_STATE_KEY = "cl_core_torch_rng_state"
 def fused_adamw_supported(param_groups: Sequence[Mapping[str, Any]]) -> bool:
     """Whether every parameter suits PyTorch's fused AdamW kernel (floating point, CPU or CUDA).
 
-    The fused kernel does one pass per step instead of one per tensor and operation: on the 2-core
-    CPU of ``benchmarks/text_throughput.py`` it took MiniLM's optimizer step from ~60 ms to ~10 ms
-    (it is also what ``transformers.Trainer`` uses by default).
+    The fused kernel does one pass per step instead of one per tensor and operation (it is what
+    ``transformers.Trainer`` uses by default).
     """
     params = [p for group in param_groups for p in group["params"]]
     return bool(params) and all(
