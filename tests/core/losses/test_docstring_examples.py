@@ -1,4 +1,4 @@
-"""The Example sections of the InfoNCE-family docstrings run and print what they claim."""
+"""The Example sections of the InfoNCE-family (and SepCLR) docstrings run and print what they claim."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ MODULES = [
     "input_label",
     "hard_negative",
     "margin",
+    "sepclr",
 ]
 
 

@@ -51,6 +51,22 @@ def _recipes(method: str) -> tuple[BenchRecipe, BenchRecipe]:
     )
 
 
-RECIPES: tuple[BenchRecipe, ...] = tuple(
-    recipe for method in METHOD_PAPERS for recipe in _recipes(method)
+CONTRASTIVE_ANALYSIS = BenchDataset(
+    "fashion-mnist+digits",
+    "real",
+    "Real images combined here: Fashion-MNIST items as background; other items with a "
+    "scikit-learn digit pasted over the centre as target (salient attribute: the digit).",
+)
+
+RECIPES: tuple[BenchRecipe, ...] = (
+    *(recipe for method in METHOD_PAPERS for recipe in _recipes(method)),
+    BenchRecipe(
+        "sepclr",
+        "vision",
+        (CONTRASTIVE_ANALYSIS,),
+        "cl_vision.bench_run:run_sepclr",
+        ("quick", "full"),
+        "SepCLR, Louiset et al., ICLR 2024, arXiv:2402.11928 (baselines: single-space SimCLR, "
+        "SepCLR without k-JEM, raw pixels)",
+    ),
 )

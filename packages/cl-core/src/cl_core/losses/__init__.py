@@ -40,6 +40,13 @@ from cl_core.losses.multiview import (
 )
 from cl_core.losses.nt_xent import NTXentLoss, nt_xent
 from cl_core.losses.proto_nce import ClusterPrototypes, ProtoNCELoss, cluster_prototypes, proto_nce
+from cl_core.losses.sepclr import (
+    SepCLRLoss,
+    gaussian_alignment,
+    gaussian_uniformity,
+    kernel_joint_entropy,
+    sepclr,
+)
 from cl_core.losses.soft_clip import SoftCLIPLoss, soft_clip, soft_clip_targets
 from cl_core.losses.supcon import SupConLoss, supcon
 from cl_core.losses.symile import SymileLoss, symile, symile_logits, symile_zero_shot_scores
@@ -66,6 +73,7 @@ __all__ = [
     "MultiViewPairwiseLoss",
     "NTXentLoss",
     "ProtoNCELoss",
+    "SepCLRLoss",
     "SoftCLIPLoss",
     "SupConLoss",
     "SymileLoss",
@@ -79,10 +87,13 @@ __all__ = [
     "cluster_prototypes",
     "contrastive_margin",
     "dcl",
+    "gaussian_alignment",
+    "gaussian_uniformity",
     "hard_negative_info_nce",
     "hydra_multipos_ce",
     "info_nce",
     "input_label_contrast",
+    "kernel_joint_entropy",
     "m3co",
     "m3co_loss",
     "m3co_soft_targets",
@@ -95,6 +106,7 @@ __all__ = [
     "nt_xent",
     "proto_nce",
     "sample_partner_labels",
+    "sepclr",
     "soft_clip",
     "soft_clip_targets",
     "supcon",
