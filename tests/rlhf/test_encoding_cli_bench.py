@@ -80,6 +80,8 @@ def test_cl_train_rlhf_trains_and_writes_results(pairs_file, tmp_path, capsys):
         "2",
         "--ensemble-size",
         "2",
+        "--strength-epochs",
+        "1",
         "--max-length",
         "32",
         "--flip-fraction",
@@ -120,6 +122,8 @@ def test_cli_rejects_bad_options():
         _parse(["rlhf", "--pairs", "x.jsonl", "--flip-fraction", "1.2"])
     with pytest.raises(SystemExit):
         _parse(["rlhf", "--pairs", "x.jsonl", "--view", "prompt"])
+    with pytest.raises(SystemExit):
+        _parse(["rlhf", "--pairs", "x.jsonl", "--strength-epochs", "0"])
 
 
 def test_bench_and_cli_modules_import_without_torch():
@@ -148,7 +152,9 @@ def bench_out(tmp_path_factory):
 @pytest.mark.parametrize("dataset", ["hh-harmless", "hh-harmless-flip30"])
 def test_bench_row_reports_method_and_baselines(dataset, data_dir, bench_out, monkeypatch):
     monkeypatch.setitem(
-        bench_run._PROFILES, "quick", {"max_pairs": 12, "seeds": 1, "ensemble_size": 2, "epochs": 2}
+        bench_run._PROFILES,
+        "quick",
+        {"max_pairs": 12, "seeds": 1, "ensemble_size": 2, "epochs": 2, "strength_epochs": 1},
     )
     bench_run._noise_experiment.cache_clear()
     recipe = next(r for r in bench.RECIPES if r.method == "rm-margin")
@@ -166,7 +172,9 @@ def test_bench_row_reports_method_and_baselines(dataset, data_dir, bench_out, mo
 
 def test_metarm_bench_row_on_the_length_shift(data_dir, bench_out, monkeypatch):
     monkeypatch.setitem(
-        bench_run._PROFILES, "quick", {"max_pairs": 40, "seeds": 1, "ensemble_size": 2, "epochs": 1}
+        bench_run._PROFILES,
+        "quick",
+        {"max_pairs": 40, "seeds": 1, "ensemble_size": 2, "epochs": 1, "strength_epochs": 1},
     )
     recipe = next(r for r in bench.RECIPES if r.method == "rm-metarm")
     row = recipe.load()(BenchContext("hh-harmless-length-shift", "quick", 0, data_dir, bench_out))

@@ -80,11 +80,57 @@ def test_strength_flags_flipped_pairs_and_flipping_them_cuts_label_errors():
     assert results["flip"]["flip_detection_auc"] > 0.8
     assert results["flip"]["label_error_after_flip"] < 0.3
     assert 0.0 < results["flip"]["suspect_fraction"] < 0.6
+    assert results["flip"]["suspect_precision"] > 0.5
+    # Flipping a suspect set of share s and precision p changes the error by s * (1 - 2p).
+    suspects, precision = results["flip"]["suspect_fraction"], results["flip"]["suspect_precision"]
+    assert results["flip"]["label_error_after_flip"] == pytest.approx(
+        0.3 + suspects * (1 - 2 * precision), abs=1e-3
+    )
     assert results[CLEAN_BASELINE]["test_accuracy"] > 0.8
     lost = results[CLEAN_BASELINE]["test_accuracy"] - results["bt"]["test_accuracy"]
     gained = results["flip"]["test_accuracy"] - results["bt"]["test_accuracy"]
     if lost > 0:
         assert results["flip"]["recovered"] == pytest.approx(gained / lost)
+
+
+def test_strength_ensemble_uses_its_own_head_config(monkeypatch):
+    import cl_rlhf.experiment as experiment_module
+
+    used = []
+    real_estimate = experiment_module.estimate_strength
+
+    def recording_estimate(chosen, rejected, config, *args, **kwargs):
+        used.append(config)
+        return real_estimate(chosen, rejected, config, *args, **kwargs)
+
+    monkeypatch.setattr(experiment_module, "estimate_strength", recording_estimate)
+    chosen, rejected = synthetic_pairs(num_pairs=120)
+    member = HeadTrainConfig(epochs=1, hidden_dim=8)
+    for strength_head, expected in ((member, member), (None, FAST)):
+        used.clear()
+        experiment = NoiseExperiment(
+            flip_fraction=0.2, ensemble_size=2, head=FAST, strength_head=strength_head
+        )
+        run_noise_experiment(chosen, rejected, ("bt", "margin"), experiment)
+        assert used == [expected]
+
+
+def test_fit_method_trains_the_ensemble_with_strength_config(monkeypatch):
+    import cl_rlhf.methods as methods_module
+
+    used = []
+    real_estimate = methods_module.estimate_strength
+
+    def recording_estimate(chosen, rejected, config, *args, **kwargs):
+        used.append(config)
+        return real_estimate(chosen, rejected, config, *args, **kwargs)
+
+    monkeypatch.setattr(methods_module, "estimate_strength", recording_estimate)
+    chosen, rejected = synthetic_pairs(num_pairs=60)
+    member = HeadTrainConfig(epochs=1, hidden_dim=8)
+    fit_method("flip", chosen, rejected, FAST, ensemble_size=2, strength_config=member)
+    fit_method("flip", chosen, rejected, FAST, ensemble_size=2)
+    assert used == [member, FAST]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -22,19 +22,39 @@ from cl_rlhf.bench import DATASETS, GRIDWORLD, LENGTH_SHIFT
 
 _FLIPS = {"hh-harmless": 0.0, "hh-harmless-flip30": 0.3}
 _NOISE_METHODS = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
+# The strength-ensemble members train for "strength_epochs" (1): they detect the injected training
+# flips with AUC 0.64, against 0.59 when they train as long as the final head (chosen on split
+# seed 0 without the test pairs).
 _PROFILES = {
-    "smoke": {"max_pairs": 60, "seeds": 1, "ensemble_size": 2, "epochs": 2, "sirl_queries": 300},
-    "quick": {"max_pairs": 600, "seeds": 1, "ensemble_size": 4, "epochs": 10, "sirl_queries": 1500},
+    "smoke": {
+        "max_pairs": 60,
+        "seeds": 1,
+        "ensemble_size": 2,
+        "epochs": 2,
+        "strength_epochs": 1,
+        "sirl_queries": 300,
+    },
+    "quick": {
+        "max_pairs": 600,
+        "seeds": 1,
+        "ensemble_size": 4,
+        "epochs": 10,
+        "strength_epochs": 1,
+        "sirl_queries": 1500,
+    },
     "full": {
         "max_pairs": None,
         "seeds": 3,
         "ensemble_size": 10,
         "epochs": 10,
+        "strength_epochs": 1,
         "sirl_queries": 3000,
     },
 }
 #: flip / smooth treat the weakest 20% of training pairs by strength as mislabelled (the paper's
-#: rule; it beat 10% and 30% on the validation split, and the mu < 0 rule).
+#: rule). Validation accuracy with the 1-epoch strength ensemble, split seeds 0 / 1: weakest 10%
+#: 0.571 / 0.596, 20% 0.538 / 0.589, 30% 0.531 / 0.587, mu < 0 0.561 / 0.584 - all within the
+#: +-0.03 noise of 231 validation pairs, so the paper's 20% is kept.
 WEAKEST_FRACTION = 0.2
 ENCODER = "all-MiniLM-L6-v2 (frozen, mean-pooled final response, 96 tokens) + MLP 384-256-1"
 
@@ -101,7 +121,8 @@ def _noise_row(method: str, ctx: BenchContext) -> BenchResult:
         samples_per_s=num_train * settings["epochs"] / max(ours["train_time_s"], 1e-9),
         notes=(
             f"{card} Pairwise accuracy on clean test pairs, mean of {settings['seeds']} seed(s); "
-            f"strength ensemble M={settings['ensemble_size']}, out of fold (2 folds per member); "
+            f"strength ensemble M={settings['ensemble_size']}, out of fold (2 folds per member), "
+            f"{settings['strength_epochs']} epoch(s) per member; "
             f"flip/smooth act on the weakest {WEAKEST_FRACTION:.0%} of training pairs; "
             "features cached once (encoding time not in train_time_s)."
         ),
@@ -133,6 +154,7 @@ def _noise_experiment(
         ensemble_size=settings["ensemble_size"],
         weakest_fraction=WEAKEST_FRACTION,
         head=HeadTrainConfig(epochs=settings["epochs"]),
+        strength_head=HeadTrainConfig(epochs=settings["strength_epochs"]),
     )
     results = run_noise_experiment(chosen, rejected, _NOISE_METHODS, experiment)
     num_train = len(pairs) - round(0.2 * len(pairs)) - round(0.1 * len(pairs))

@@ -97,6 +97,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="reward heads measuring preference strength (flip/smooth/margin; default: 10)",
     )
     parser.add_argument(
+        "--strength-epochs",
+        type=positive_int,
+        default=1,
+        help="epochs of every strength-ensemble head (default: 1; fewer epochs memorise fewer "
+        "wrong labels)",
+    )
+    parser.add_argument(
         "--strength-folds",
         type=positive_int,
         default=2,

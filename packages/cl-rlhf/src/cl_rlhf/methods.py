@@ -74,6 +74,7 @@ def fit_method(
     ensemble_size: int = 10,
     contrastive_weight: float = DEFAULT_CONTRASTIVE_WEIGHT,
     strength: PreferenceStrength | None = None,
+    strength_config: HeadTrainConfig | None = None,
     strength_folds: int | None = DEFAULT_STRENGTH_FOLDS,
     weakest_fraction: float | None = None,
     seed: int = 0,
@@ -89,6 +90,7 @@ def fit_method(
         contrastive_weight: :math:`\\beta` for ``contrastive`` and ``swav``.
         strength: a strength estimate to reuse (skips fitting the ensemble; several methods
             compared on the same data can share one).
+        strength_config: hyper-parameters of the ensemble members (default: ``config``).
         strength_folds: folds of the out-of-fold strength estimate; ``None`` for in-sample.
         weakest_fraction: ``flip``/``smooth`` treat this share of the weakest pairs as
             mislabelled; ``None`` treats the pairs with :math:`\\hat\\mu < 0`.
@@ -120,7 +122,12 @@ def fit_method(
         return MethodFit(method, train_reward_head(chosen, rejected, aux_config, seed=seed))
     if strength is None:
         strength = estimate_strength(
-            chosen, rejected, config, ensemble_size, num_folds=strength_folds, seed=seed + 1000
+            chosen,
+            rejected,
+            strength_config if strength_config is not None else config,
+            ensemble_size,
+            num_folds=strength_folds,
+            seed=seed + 1000,
         )
     if tuple(strength.mean.shape) != (chosen.shape[0],):
         raise ValueError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 
 import torch
 
@@ -62,6 +63,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         torch.where(swap, chosen[train], rejected[train]),
         config,
         ensemble_size=args.ensemble_size,
+        strength_config=replace(config, epochs=args.strength_epochs),
         contrastive_weight=args.contrastive_weight,
         strength_folds=args.strength_folds if args.strength_folds > 1 else None,
         weakest_fraction=args.weakest_fraction,
