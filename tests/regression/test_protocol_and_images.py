@@ -169,13 +169,83 @@ def test_bench_row_on_rotated_images_is_labelled_real_with_synthetic_target(
         assert any(name in metrics for name in ("mae_many", "mae_medium", "mae_few"))
 
 
-def test_candidate_configs_give_every_method_the_same_epoch_budget():
-    from cl_regression.bench_run import candidate_configs
+def test_candidate_configs_give_every_method_the_same_epoch_budget_and_grid_size():
+    from cl_regression.bench_run import PROBE_ALPHAS, candidate_configs
 
     candidates = candidate_configs(TrainConfig(epochs=40))
-    linear, tuned = candidates["supremix"]
-    assert (linear.protocol, tuned.protocol) == ("linear", "finetune")
+    assert {len(configs) for configs in candidates.values()} == {4}
+    *linear, tuned = candidates["supremix"]
+    assert [config.protocol for config in linear] == ["linear"] * 3 and tuned.protocol == "finetune"
+    assert tuple(config.probe_alpha for config in linear) == PROBE_ALPHAS
     assert {config.end_to_end_epochs for configs in candidates.values() for config in configs} == {
         40
     }
-    assert candidates["l1"][1].learning_rate == pytest.approx(3 * candidates["l1"][0].learning_rate)
+    grid = {(config.learning_rate, config.weight_decay) for config in candidates["l1"]}
+    assert len(grid) == 4 and max(rate for rate, _ in grid) == pytest.approx(3e-3)
+
+
+def test_penalised_probe_shrinks_the_weights_down_to_the_median():
+    generator = torch.Generator().manual_seed(1)
+    features = torch.randn(40, 4, generator=generator)
+    targets = features @ torch.tensor([2.0, 0.0, -1.0, 0.5]) + torch.randn(40, generator=generator)
+    norms = [
+        float(fit_linear_l1(features, targets, alpha=alpha).weight.abs().sum())
+        for alpha in (0.0, 0.05, 0.2)
+    ]
+    assert norms[0] > norms[1] > norms[2]
+    flat = fit_linear_l1(features, targets, alpha=100.0)
+    assert float(flat.weight.abs().max()) < 1e-6
+    assert float(flat.bias) == pytest.approx(float(targets.median()), abs=0.3)
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        fit_linear_l1(features, targets, alpha=-0.1)
+    with pytest.raises(ValueError, match="probe_alpha must be >= 0"):
+        TrainConfig(probe_alpha=-1.0)
+
+
+@pytest.mark.parametrize("pretrain_column", [None, 3])
+def test_refitting_the_probe_equals_training_with_that_penalty(diabetes, pretrain_column):
+    features, targets = diabetes
+    fit_targets = targets[:120] if pretrain_column is None else features[:120, pretrain_column]
+    probe_targets = None if pretrain_column is None else targets[:120]
+    method = "supremix" if pretrain_column is None else "l1"
+    penalised = replace(TINY, probe_alpha=0.01)
+    direct = fit_regressor(
+        method, features[:120], fit_targets, config=penalised, seed=0, probe_targets=probe_targets
+    )
+    unpenalised = fit_regressor(
+        method, features[:120], fit_targets, config=TINY, seed=0, probe_targets=probe_targets
+    )
+    refitted = unpenalised.with_probe(features[:120], targets[:120], 0.01)
+    np.testing.assert_allclose(
+        refitted.predict(features[120:160]), direct.predict(features[120:160]), rtol=1e-5
+    )
+    assert not np.allclose(
+        unpenalised.predict(features[120:160]), direct.predict(features[120:160])
+    )
+
+
+def test_selection_trains_one_encoder_for_candidates_differing_only_in_probe_penalty(
+    monkeypatch,
+):
+    from cl_regression import experiment
+
+    calls = []
+    original = experiment.fit_regressor
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["config"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "fit_regressor", counting)
+    options = tuple(replace(TINY, probe_alpha=alpha) for alpha in (0.0, 0.01, 10.0))
+    spec = ExperimentSpec("few_shot", split={"few_shot_size": 100, "max_test": 40})
+    result = run_experiment(
+        load_diabetes_table(),
+        spec,
+        methods=("supremix",),
+        seeds=(0,),
+        candidates={"supremix": options},
+    )
+    assert len(calls) == 2  # one encoder for the three validation candidates, one final fit
+    assert calls[0].probe_alpha == 0.0
+    assert calls[1] == options[int(result.metrics["supremix"]["selected"])]

@@ -95,6 +95,45 @@ def test_matches_loop_reference(weighting):
     )
 
 
+def test_hand_worked_example_with_one_mixture_of_each_kind():
+    """Three samples in their own bins, worked out on paper with cos 45 deg = 1/sqrt(2).
+
+    Anchor 1 (y=1, z=e_x): hard positive m+ = (z_0 + z_2)/2 with lambda = (2-1)/(2-0) = 1/2 and
+    z_0 = e_y, z_2 = e_x, so s(1, m+) = 1/sqrt(2); hard negative m- = (z_1 + z_0)/2 (label 1/2,
+    weight 1/(1+1/2)), also at 1/sqrt(2); real negatives z_0 (s=0) and z_2 (s=1), label gap 1,
+    weight 1/2. With tau=1: l_1 = log(e^c (1 + 2/3) + 1/2 + e/2) - c, c = 1/sqrt(2). Anchors 0
+    and 2 have nothing below / above them, hence no positive, and are left out.
+    """
+    y = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
+    z = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    plan = MixturePlan(
+        negative_partner=torch.tensor([[1], [0], [1]]),
+        negative_lambda=torch.tensor([[0.5], [0.5], [0.5]], dtype=torch.float64),
+        negative_valid=torch.ones(3, 1, dtype=torch.bool),
+        positive_low=torch.tensor([[0], [0], [0]]),
+        positive_high=torch.tensor([[2], [2], [2]]),
+        positive_lambda=torch.tensor([[0.5], [0.5], [0.5]], dtype=torch.float64),
+        positive_valid=torch.tensor([[False], [True], [False]]),
+    )
+    c = 1 / math.sqrt(2)
+    by_hand = math.log(math.exp(c) * (1 + 2 / 3) + 0.5 + math.e / 2) - c
+    got = supremix_loss(
+        z,
+        y,
+        bin_labels=torch.arange(3),
+        plan=plan,
+        temperature=1.0,
+        base_temperature=1.0,
+        reduction="none",
+    )
+    torch.testing.assert_close(got, torch.tensor([0.0, by_hand, 0.0], dtype=torch.float64))
+    reference = reference_supremix(z, y, torch.arange(3), plan, 1.0, 1.0, "l1")
+    assert reference[0] is None and reference[2] is None
+    torch.testing.assert_close(reference[1], torch.tensor(by_hand, dtype=torch.float64))
+    sampled = sample_mixture_plan(y, torch.arange(3), num_positive_mixtures=1)
+    assert float(sampled.positive_lambda[1, 0]) == 0.5
+
+
 def test_anchors_without_positive_are_left_out_of_the_mean():
     z, y, _, _ = _batch()
     bins = torch.arange(8)

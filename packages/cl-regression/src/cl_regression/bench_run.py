@@ -1,10 +1,11 @@
 """Run functions of the cl-bench recipes: SupReMix against L1, L2, SupCon and Rank-N-Contrast.
 
-In the full profile every method chooses between two configurations on validation rows (a part of
-each seed's training rows, never the test rows; see :mod:`cl_regression.experiment`): the
-contrastive methods between a linear L1 regressor on frozen features and L1 fine-tuning after
-pre-training (the two protocols of SupReMix, arXiv:2309.16633), the end-to-end L1/L2 baselines
-between two learning rates; every candidate gets the same number of epochs.
+In the full profile every method chooses between four configurations on validation rows (a part
+of each seed's training rows, never the test rows; see :mod:`cl_regression.experiment`): the
+contrastive methods between a linear L1 regressor on frozen features (three probe penalties) and
+L1 fine-tuning after pre-training (the two protocols of SupReMix, arXiv:2309.16633), the
+end-to-end L1/L2 baselines between two learning rates times two weight decays; every candidate
+gets the same number of epochs.
 """
 
 from __future__ import annotations
@@ -87,18 +88,30 @@ _PROFILE_SETTINGS = {
 }  # fmt: skip
 
 
+#: L1 penalties of the linear probe the contrastive methods choose from (0: unpenalised).
+PROBE_ALPHAS = (0.0, 1e-3, 1e-2)
+#: weight decays the end-to-end L1/L2 baselines choose from (the default and a strong one).
+END_TO_END_WEIGHT_DECAYS = (1e-4, 1e-2)
+
+
 def candidate_configs(base: TrainConfig) -> dict[str, tuple[TrainConfig, ...]]:
-    """The configurations each method chooses from on validation rows, all with ``base.epochs``
-    epochs in total: linear L1 regressor vs. fine-tuning for the last quarter of the epochs
-    (contrastive methods), learning rate ``base.learning_rate`` vs. three times it (L1/L2)."""
+    """The four configurations each method chooses from on validation rows, all with
+    ``base.epochs`` epochs in total.
+
+    Contrastive methods: an exact linear L1 regressor on frozen features with each penalty of
+    ``PROBE_ALPHAS``, or fine-tuning for the last quarter of the epochs. L1/L2: learning rate
+    ``base.learning_rate`` or three times it, times each weight decay of
+    ``END_TO_END_WEIGHT_DECAYS``.
+    """
     tuned = max(1, base.epochs // 4)
     contrastive = (
-        replace(base, protocol="linear"),
+        *(replace(base, protocol="linear", probe_alpha=alpha) for alpha in PROBE_ALPHAS),
         replace(base, epochs=base.epochs - tuned, protocol="finetune", finetune_epochs=tuned),
     )
-    end_to_end = (
-        replace(base, protocol="linear"),
-        replace(base, protocol="linear", learning_rate=3 * base.learning_rate),
+    end_to_end = tuple(
+        replace(base, protocol="linear", learning_rate=rate, weight_decay=decay)
+        for rate in (base.learning_rate, 3 * base.learning_rate)
+        for decay in END_TO_END_WEIGHT_DECAYS
     )
     return {
         method: contrastive if method in CONTRASTIVE_METHODS else end_to_end
@@ -137,7 +150,8 @@ def run_supremix(ctx: BenchContext) -> BenchResult:
     encoder = f"CNN 16-32-{config.hidden[-1]}-{config.embedding_dim}" if images else f"MLP {widths}"
     protocol = (
         "each method's configuration chosen on validation rows (contrastive: linear L1 "
-        "regressor on frozen features vs. L1 fine-tuning; l1/l2: learning rate)"
+        f"regressor on frozen features with probe penalty in {PROBE_ALPHAS} vs. L1 fine-tuning; "
+        "l1/l2: learning rate x weight decay)"
         if settings["select"]
         else "contrastive methods: exact linear L1 regressor on frozen features; l1/l2: end-to-end"
     )

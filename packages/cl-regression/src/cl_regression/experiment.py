@@ -3,19 +3,26 @@
 Hyper-parameters are chosen on validation data only: when a method has several candidate
 configurations, each is trained on 80% of that seed's training rows and scored by MAE on the
 other 20%; the winner is retrained on all training rows and only then sees the test rows.
+Candidates that differ only in the penalty of a final linear probe share one trained encoder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cl_regression.data.regimes import Regime, make_regime_split
 from cl_regression.data.tables import RegressionTable
 from cl_regression.evaluation import distance_spearman, regional_mae
-from cl_regression.training import METHODS, TrainConfig, fit_regressor
+from cl_regression.training import (
+    CONTRASTIVE_METHODS,
+    METHODS,
+    TrainConfig,
+    TrainedRegressor,
+    fit_regressor,
+)
 
 
 @dataclass(frozen=True)
@@ -157,15 +164,24 @@ def _select_on_validation(
     num_validation = max(1, round(validation_fraction * len(train)))
     validation, inner = shuffled[:num_validation], shuffled[num_validation:]
     scores = []
+    trained: dict[TrainConfig, TrainedRegressor] = {}
     for option in options:
-        fitted = fit_regressor(
-            method,
-            features[inner],
-            fit_targets[inner],
-            config=option,
-            seed=seed,
-            probe_targets=None if pretrain is None else targets[inner],
+        probe_last = option.protocol == "linear" and (
+            method in CONTRASTIVE_METHODS or pretrain is not None
         )
+        key = replace(option, probe_alpha=0.0) if probe_last else option
+        if key not in trained:
+            trained[key] = fit_regressor(
+                method,
+                features[inner],
+                fit_targets[inner],
+                config=key,
+                seed=seed,
+                probe_targets=None if pretrain is None else targets[inner],
+            )
+        fitted = trained[key]
+        if key != option:
+            fitted = fitted.with_probe(features[inner], targets[inner], option.probe_alpha)
         errors = np.abs(fitted.predict(features[validation]) - targets[validation])
         scores.append(float(errors.mean()))
     best = int(np.argmin(scores))

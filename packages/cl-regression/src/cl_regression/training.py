@@ -15,7 +15,7 @@ L1 regressor is fitted on the second.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -46,6 +46,8 @@ class TrainConfig:
     regressor on frozen features) or ``"finetune"`` (``finetune_epochs`` more epochs of end-to-end
     L1 from that start; the L1/L2 baselines then train for ``epochs + finetune_epochs``).
     ``encoder`` is ``"mlp"`` (tabular rows) or ``"cnn"`` (square grey images, flattened rows).
+    ``probe_alpha`` >= 0 is the L1 penalty of every linear L1 regressor fitted on frozen features
+    (see :func:`fit_linear_l1`); 0 is the exact unpenalised fit.
     """
 
     epochs: int = 60
@@ -63,6 +65,7 @@ class TrainConfig:
     num_positive_mixtures: int = 2
     protocol: Protocol = "linear"
     finetune_epochs: int = 20
+    probe_alpha: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "num_bins", "embedding_dim"):
@@ -76,6 +79,8 @@ class TrainConfig:
             raise ValueError(f"protocol must be 'linear' or 'finetune', got {self.protocol!r}")
         if self.encoder not in ("mlp", "cnn"):
             raise ValueError(f"encoder must be 'mlp' or 'cnn', got {self.encoder!r}")
+        if not self.probe_alpha >= 0:
+            raise ValueError(f"probe_alpha must be >= 0, got {self.probe_alpha}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
 
@@ -168,6 +173,24 @@ class TrainedRegressor:
         rows = torch.as_tensor(self.feature_scaler.transform(features), dtype=torch.float32)
         return torch.cat([self.encoder(chunk) for chunk in rows.split(1024)]).numpy()
 
+    def with_probe(
+        self, features: np.ndarray, targets: np.ndarray, alpha: float
+    ) -> TrainedRegressor:
+        """A copy whose head is refitted by :func:`fit_linear_l1` with penalty ``alpha`` on the
+        frozen features of raw ``features`` rows and raw ``targets`` (same encoder and scalers).
+
+        Equals training with ``TrainConfig(probe_alpha=alpha)`` whenever the probe is the last
+        step of training (contrastive methods with ``protocol="linear"``, or the transfer
+        regime), without training the encoder again.
+        """
+        scaled = self.target_scaler.transform(np.asarray(targets, dtype=np.float64))
+        head = fit_linear_l1(
+            torch.as_tensor(self.embed(features)),
+            torch.as_tensor(scaled, dtype=torch.float32),
+            alpha=alpha,
+        )
+        return replace(self, head=head)
+
     @torch.no_grad()
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(N,) predictions in the target's original units."""
@@ -254,7 +277,7 @@ def _fit(
     start = time.perf_counter()
     if method in CONTRASTIVE_METHODS:
         samples_seen = _pretrain_contrastive(method, encoder, rows, y, config, generator)
-        head = _fit_linear_l1(encoder, rows, y)
+        head = _fit_linear_l1(encoder, rows, y, config.probe_alpha)
         if config.protocol == "finetune" and config.finetune_epochs > 0:
             samples_seen += _train_end_to_end(
                 "l1", encoder, head, rows, y, config, config.finetune_epochs, generator
@@ -267,7 +290,7 @@ def _fit(
     if probe_targets is not None:
         target_scaler = Standardizer.fit(np.asarray(probe_targets, np.float64))
         probe = torch.as_tensor(target_scaler.transform(probe_targets), dtype=torch.float32)
-        head = _fit_linear_l1(encoder, rows, probe)
+        head = _fit_linear_l1(encoder, rows, probe, config.probe_alpha)
     return TrainedRegressor(
         method=method,
         encoder=encoder.eval(),
@@ -383,17 +406,20 @@ def _train_end_to_end(
     return seen
 
 
-def fit_linear_l1(features: Tensor, targets: Tensor) -> nn.Linear:
-    r"""Exact least-absolute-deviations linear regressor, :math:`\min_{w,b} \sum_i |w^\top h_i +
-    b - y_i|`.
+def fit_linear_l1(features: Tensor, targets: Tensor, *, alpha: float = 0.0) -> nn.Linear:
+    r"""Exact (optionally L1-penalised) least-absolute-deviations linear regressor,
+    :math:`\min_{w,b} \frac{1}{2N}\sum_i |w^\top h_i + b - y_i| + \alpha \lVert w \rVert_1`
+    (scikit-learn's pinball loss at the median is half the absolute error).
 
     L1 regression is median (0.5-quantile) regression, a linear programme that
-    ``sklearn.linear_model.QuantileRegressor`` solves exactly with HiGHS (unpenalised,
-    ``alpha=0``), so no optimiser schedule can leave the regressor under-trained.
+    ``sklearn.linear_model.QuantileRegressor`` solves exactly with HiGHS, so no optimiser
+    schedule can leave the regressor under-trained. ``alpha`` > 0 shrinks the weights (a lasso
+    penalty, useful when there are few rows per feature); choose it on validation rows.
 
     Args:
         features: (N, D) frozen features.
         targets: (N,) targets.
+        alpha: penalty :math:`\alpha \ge 0` (0: the unpenalised fit).
 
     Returns:
         A frozen ``nn.Linear(D, 1)`` holding the solution.
@@ -411,7 +437,9 @@ def fit_linear_l1(features: Tensor, targets: Tensor) -> nn.Linear:
             f"features must be (N, D) and targets (N,), got {tuple(features.shape)} and "
             f"{tuple(targets.shape)}"
         )
-    regressor = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+    if not alpha >= 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    regressor = QuantileRegressor(quantile=0.5, alpha=alpha, solver="highs")
     regressor.fit(features.detach().double().numpy(), targets.detach().double().numpy())
     head = nn.Linear(features.shape[1], 1)
     with torch.no_grad():
@@ -420,9 +448,9 @@ def fit_linear_l1(features: Tensor, targets: Tensor) -> nn.Linear:
     return head.requires_grad_(False)
 
 
-def _fit_linear_l1(encoder: nn.Module, rows: Tensor, targets: Tensor) -> nn.Linear:
-    """:func:`fit_linear_l1` on the frozen encoder features of ``rows``."""
+def _fit_linear_l1(encoder: nn.Module, rows: Tensor, targets: Tensor, alpha: float) -> nn.Linear:
+    """:func:`fit_linear_l1` with penalty ``alpha`` on the frozen encoder features of ``rows``."""
     encoder.eval()
     with torch.no_grad():
         features = torch.cat([encoder(chunk) for chunk in rows.split(1024)])
-    return fit_linear_l1(features, targets)
+    return fit_linear_l1(features, targets, alpha=alpha)
