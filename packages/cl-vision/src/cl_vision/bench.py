@@ -61,6 +61,15 @@ CONTRASTIVE_ANALYSIS = BenchDataset(
 RECIPES: tuple[BenchRecipe, ...] = (
     *(recipe for method in METHOD_PAPERS for recipe in _recipes(method)),
     BenchRecipe(
+        "pixpro",
+        "vision",
+        (FASHION_MNIST,),
+        "cl_vision.bench_run:run_pixpro",
+        ("quick", "full"),
+        "PixPro, Xie et al., CVPR 2021, arXiv:2011.10043 (baselines: SimCLR on the same encoder "
+        "and crops, random-init encoder; dense foreground probe)",
+    ),
+    BenchRecipe(
         "sepclr",
         "vision",
         (CONTRASTIVE_ANALYSIS,),

@@ -20,6 +20,12 @@ from cl_core.registry import BenchContext, BenchResult
 from cl_core.threads import torch_threads
 from cl_vision.data import ImageSplit, load_image_split
 from cl_vision.evaluation import encoder_scores, geometry_scores, raw_pixel_scores
+from cl_vision.full_profile_plots import (
+    batch_size_points,
+    plot_batch_sizes,
+    plot_views,
+    views_points,
+)
 from cl_vision.training import TrainConfig, build_module, train
 from cl_vision.views import default_augmentation
 
@@ -134,7 +140,10 @@ def _run_method(method: str, context: BenchContext) -> BenchResult:
         metrics["drop_b256_to_b32"] = metrics["linear_acc"] - small_scores["linear_acc"]
         train_time += extra_time
         samples += extra_samples
-        notes.append("also trained at batch 32 (linear_acc_b32)")
+        plot = plot_batch_sizes(
+            {method: batch_size_points(metrics, config.batch_size)}, out / "batch_size.png"
+        )
+        notes.append(f"also trained at batch 32 (linear_acc_b32); plot: {plot}")
     if context.profile == "full" and method in ("mv-dhel", "mv-infonce"):
         metrics[f"effective_rank_v{config.views}"] = metrics["effective_rank"]
         for views in (2, 3):
@@ -145,7 +154,8 @@ def _run_method(method: str, context: BenchContext) -> BenchResult:
             metrics[f"linear_acc_v{views}"] = scores["linear_acc"]
             train_time += extra_time
             samples += extra_samples
-        notes.append("also trained with V=2 and V=3 (effective_rank_v*)")
+        plot = plot_views(views_points(metrics), out / "views.png", method)
+        notes.append(f"also trained with V=2 and V=3 (effective_rank_v*); plot: {plot}")
     return BenchResult(
         method=method,
         modality="vision",
@@ -351,4 +361,55 @@ def _run_sepclr(context: BenchContext) -> BenchResult:
         train_time_s=elapsed,
         samples_per_s=3 * epochs * train_items / elapsed if elapsed > 0 else 0.0,
         notes=f"3 trainings of {epochs} epochs, batch {batch_size}; data: {data.card}",
+    )
+
+
+#: (train images, test images, epochs) of the PixPro row per profile.
+PIXPRO_SETTINGS: dict[str, tuple[int, int, int]] = {
+    "smoke": (128, 100, 1),
+    "quick": (2000, 1000, 5),
+    "full": (10000, 2000, 10),
+}
+
+
+def run_pixpro(context: BenchContext) -> BenchResult:
+    """PixPro vs SimCLR on the same encoder and crops: image-level and dense foreground probes."""
+    with torch_threads(1):
+        return _run_pixpro(context)
+
+
+def _run_pixpro(context: BenchContext) -> BenchResult:
+    from cl_vision.data import load_fashion_mnist_split
+    from cl_vision.encoders import SmallResNet
+    from cl_vision.pixpro_training import PixProConfig, dense_scores, train_dense_encoder
+
+    train_images, test_images, epochs = PIXPRO_SETTINGS[context.profile]
+    split = load_fashion_mnist_split(
+        _fashion_dir(context), train_limit=train_images, test_limit=test_images, seed=context.seed
+    )
+    started = time.perf_counter()
+    pixpro = dense_scores(
+        train_dense_encoder(split, PixProConfig(epochs=epochs, seed=context.seed)), split
+    )
+    elapsed = time.perf_counter() - started
+    simclr = dense_scores(
+        train_dense_encoder(split, PixProConfig("simclr", epochs=epochs, seed=context.seed)), split
+    )
+    torch.manual_seed(context.seed)
+    untrained = dense_scores(SmallResNet(1, stem_stride=2).eval(), split)
+    return BenchResult(
+        method="pixpro",
+        modality="vision",
+        dataset=context.dataset,
+        data_kind="real",
+        encoder="SmallResNet 32-64-128 (stride-2 stem), 7x7 map + MLP2d 1x1 projector to 64",
+        epochs=epochs,
+        metrics=pixpro,
+        baselines={"SimCLR (same encoder and crops)": simclr, "random-init encoder": untrained},
+        train_time_s=elapsed,
+        samples_per_s=epochs * train_images / elapsed if elapsed > 0 else 0.0,
+        notes=(
+            "dense_foreground_acc: logistic regression from each 7x7 cell's feature to whether the "
+            f"item covers it (> half its pixels non-zero); data: {split.card}"
+        ),
     )
