@@ -10,7 +10,7 @@ import torch
 
 from cl_speech import cli, continual
 from cl_speech.continual import ContinualConfig, _step_loss, run_continual
-from cl_speech.dataset import load_slu_data
+from cl_speech.dataset import load_slu_data, validation_split
 from cl_speech.model import SpokenLanguageModel
 
 TINY = {"num_tasks": 2, "epochs": 1, "batch_size": 16, "buffer_size": 8, "dim": 32, "heads": 2}
@@ -37,6 +37,26 @@ def test_loaded_corpus_splits_voices_and_encodes_targets(tiny_data):
     words, intent = tiny_data.vocabulary.decode(tiny_data.targets[0])
     assert words == first.transcript
     assert intent == tiny_data.vocabulary.intent_id(first.intent)
+
+
+def test_validation_split_holds_out_training_voices_and_drops_the_test_voices(tiny_data):
+    speaker = [u.speaker for u in tiny_data.utterances]
+    test_voices = {s for s, is_test in zip(speaker, tiny_data.is_test, strict=True) if is_test}
+    tuning = validation_split(tiny_data, fraction=0.5, seed=3)
+    voices = [u.speaker for u in tuning.utterances]
+    held_out = {s for s, is_test in zip(voices, tuning.is_test, strict=True) if is_test}
+    trained = {s for s, is_test in zip(voices, tuning.is_test, strict=True) if not is_test}
+    assert not test_voices & set(voices)
+    assert held_out and trained and not held_out & trained
+    assert len(tuning.utterances) == tiny_data.is_test.count(False)
+    first = tiny_data.is_test.index(False)
+    assert tuning.features[0] is tiny_data.features[first]
+    assert tuning.labels[0] == tiny_data.labels[first]
+    assert tuning.targets[0] == tiny_data.targets[first]
+    with pytest.raises(ValueError, match="fraction must be in"):
+        validation_split(tiny_data, fraction=1.0)
+    with pytest.raises(ValueError, match="at least 2 training voices"):
+        validation_split(validation_split(tiny_data), fraction=0.5)
 
 
 def test_two_task_coconut_run_writes_results_after_every_task(tiny_data, tmp_path, monkeypatch):
@@ -82,6 +102,22 @@ def test_kd_needs_a_teacher_and_coconut_adds_mm_then_nspt(tiny_data):
     assert all(p.grad is None for p in teacher.parameters())
 
 
+def test_coconut_with_zero_loss_weights_is_exactly_replay(tiny_data):
+    # Fairness of the comparison: same initialisation, task order, batches, buffer and replay
+    # draws, so COCONUT differs from replay only by its two loss terms.
+    runs = {
+        method: run_continual(
+            tiny_data,
+            ContinualConfig(method, nspt_weight=0.0, mm_weight=0.0, **TINY),
+            progress=False,
+        )
+        for method in ("replay", "coconut")
+    }
+    assert runs["coconut"].accuracy_matrix == runs["replay"].accuracy_matrix
+    assert runs["coconut"].seen_wer == runs["replay"].seen_wer
+    assert runs["coconut"].train_samples == runs["replay"].train_samples
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="method must be one of"):
         ContinualConfig("ewc")
@@ -89,6 +125,10 @@ def test_config_rejects_bad_values():
         ContinualConfig(epochs=0)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         ContinualConfig(temperature=0.0)
+    with pytest.raises(ValueError, match="nspt_weight must be >= 0"):
+        ContinualConfig(nspt_weight=-0.1)
+    with pytest.raises(ValueError, match="mm_weight must be >= 0"):
+        ContinualConfig(mm_weight=float("nan"))
 
 
 def test_cl_train_speech_runs_end_to_end(tiny_corpus, tmp_path, capsys):
@@ -152,3 +192,17 @@ def test_missing_data_option_and_missing_wav_are_user_errors(tiny_corpus, tmp_pa
     assert args.func(args) == 2
     error = capsys.readouterr().err
     assert "cannot read audio" in error and ".wav" in error
+
+
+def test_cl_train_speech_validation_run_never_scores_test_voices(tiny_corpus, tmp_path, capsys):
+    argv = ["speech", "--data", str(tiny_corpus), "--out", str(tmp_path), "--tasks", "2"]
+    argv += ["--epochs", "1", "--buffer-size", "8", "--nspt-weight", "0.3", "--mm-weight", "0"]
+    args = parse([*argv, "--validation"])
+    assert args.func(args) == 0
+    assert "validation" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["config"]["nspt_weight"] == 0.3 and saved["config"]["mm_weight"] == 0.0
+    args = parse([*argv[:4], str(tmp_path / "bad"), "--nspt-weight", "-1"])
+    assert args.func(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "nspt_weight must be >= 0" in error

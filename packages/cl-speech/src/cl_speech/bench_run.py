@@ -21,7 +21,7 @@ BASELINES = ("replay", "kd", "finetune")
 _SLU_SETTINGS: dict[str, dict[str, int]] = {
     "smoke": {"n_speakers": 3, "num_tasks": 2, "epochs": 1, "buffer_size": 8, "dim": 32},
     "quick": {"n_speakers": 24, "num_tasks": 3, "epochs": 12, "buffer_size": 48, "dim": 64},
-    "full": {"n_speakers": 60, "num_tasks": 4, "epochs": 40, "buffer_size": 96, "dim": 64},
+    "full": {"n_speakers": 24, "num_tasks": 4, "epochs": 15, "buffer_size": 96, "dim": 64},
 }
 _DIGIT_SETTINGS: dict[str, dict[str, int | None]] = {
     "smoke": {"epochs": 1, "max_train": 64},

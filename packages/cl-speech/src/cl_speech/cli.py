@@ -55,6 +55,32 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=96,
         help="replay buffer size in utterances, class-balanced (default: 96)",
     )
+    parser.add_argument(
+        "--nspt-weight",
+        type=float,
+        default=0.5,
+        help="COCONUT lambda_1, weight of the NSPT loss (default: 0.5)",
+    )
+    parser.add_argument(
+        "--mm-weight",
+        type=float,
+        default=0.1,
+        help="COCONUT lambda_2, weight of the audio-text loss (default: 0.1)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=positive_float,
+        default=0.1,
+        help="temperature of the COCONUT losses (default: 0.1)",
+    )
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help=(
+            "score on held-out training voices instead of the test voices; use it to choose "
+            "hyper-parameters"
+        ),
+    )
     parser.set_defaults(func=run_train)
     steps = parser.add_subparsers(dest="speech_step", metavar="STEP", title="steps")
     make = steps.add_parser(

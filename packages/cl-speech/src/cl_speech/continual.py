@@ -93,6 +93,9 @@ class ContinualConfig:
         for name in ("num_tasks", "epochs", "batch_size", "buffer_size", "layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("nspt_weight", "mm_weight", "kd_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr", "temperature", "kd_temperature"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")

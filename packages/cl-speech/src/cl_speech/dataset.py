@@ -2,12 +2,15 @@
 
 Features are computed once per corpus (``features-mel<N>.pt`` next to the manifest, written
 atomically) and normalised per utterance (zero mean, unit variance per mel bin). Speakers are
-split into train and test voices, so test accuracy is on unseen voices. Intents are split into
-tasks in a seeded random order, as in class-incremental benchmarks.
+split into train and test voices, so test accuracy is on unseen voices;
+:func:`validation_split` holds out some training voices in their place, so hyper-parameters are
+chosen without looking at the test voices. Intents are split into tasks in a seeded random order,
+as in class-incremental benchmarks.
 
 Example:
     >>> data = load_slu_data("~/.cache/contrastive/speech/fsc-synth")  # doctest: +SKIP
     >>> tasks = split_into_tasks(data.intent_names, num_tasks=4, seed=0)  # doctest: +SKIP
+    >>> tuning = validation_split(data, fraction=0.25, seed=0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -99,6 +102,46 @@ def load_slu_data(
         intent_names=intent_names,
         vocabulary=vocabulary,
         is_test=[u.speaker in test_speakers for u in utterances],
+    )
+
+
+def validation_split(data: SLUData, fraction: float = 0.25, seed: int = 0) -> SLUData:
+    """The training voices only, some of them held out in the role of the test voices.
+
+    Every consumer of :class:`SLUData` (e.g. :func:`~cl_speech.continual.run_continual`) trains on
+    the utterances with ``is_test`` False and evaluates on those with ``is_test`` True. The
+    returned data drops the test voices and flags ``fraction`` of the training voices instead, so
+    a run on it scores hyper-parameters on unseen (validation) voices without touching the test
+    voices.
+
+    Args:
+        data: the corpus from :func:`load_slu_data`.
+        fraction: share of the training voices held out for validation, in (0, 1).
+        seed: chooses the validation voices.
+
+    Returns:
+        A new :class:`SLUData` (features shared, not copied) over the training voices.
+
+    Raises:
+        ValueError: ``fraction`` outside (0, 1), or fewer than 2 training voices.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    keep = [index for index, is_test in enumerate(data.is_test) if not is_test]
+    speakers = sorted({data.utterances[index].speaker for index in keep})
+    if len(speakers) < 2:
+        raise ValueError(f"validation_split needs at least 2 training voices, got {len(speakers)}")
+    random.Random(seed).shuffle(speakers)
+    n_validation = min(len(speakers) - 1, max(1, round(fraction * len(speakers))))
+    validation_speakers = set(speakers[:n_validation])
+    return SLUData(
+        utterances=[data.utterances[index] for index in keep],
+        features=[data.features[index] for index in keep],
+        targets=[data.targets[index] for index in keep],
+        labels=[data.labels[index] for index in keep],
+        intent_names=data.intent_names,
+        vocabulary=data.vocabulary,
+        is_test=[data.utterances[index].speaker in validation_speakers for index in keep],
     )
 
 

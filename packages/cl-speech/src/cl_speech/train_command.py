@@ -34,7 +34,7 @@ def train_from_args(args: argparse.Namespace) -> int:
     from cl_speech.audio import AudioFileError
     from cl_speech.continual import ContinualConfig, run_continual
     from cl_speech.data.manifest import ManifestError
-    from cl_speech.dataset import load_slu_data
+    from cl_speech.dataset import load_slu_data, validation_split
     from cl_speech.plots import plot_seen_accuracy
 
     out = prepare_out_dir(args.out)
@@ -47,15 +47,22 @@ def train_from_args(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             lr=args.lr,
             buffer_size=args.buffer_size,
+            nspt_weight=args.nspt_weight,
+            mm_weight=args.mm_weight,
+            temperature=args.temperature,
             seed=args.seed,
         )
+        if args.validation:
+            data = validation_split(data, seed=args.seed)
         if args.tasks > len(data.intent_names):
             raise UserFacingError(
                 f"--tasks must be at most the number of intents ({len(data.intent_names)}), "
                 f"got {args.tasks}"
             )
-    except (ManifestError, AudioFileError) as error:
+    except (ManifestError, AudioFileError, ValueError) as error:
         raise UserFacingError(str(error)) from None
+    if args.validation:
+        print("scoring on held-out training voices (validation); the test voices are not used")
     result = run_continual(data, config, out_dir=out)
     plot_seen_accuracy({args.method: result.seen_accuracy}, out / "accuracy.png")
     print(json.dumps({"method": args.method, **result.summary()}, indent=2))
