@@ -40,7 +40,14 @@ GAP = BenchDataset("modality-gap", "synthesized", GAP_CARD)
 XOR = BenchDataset("xor", "synthesized", XOR_CARD)
 CONTINUAL = BenchDataset("continual-pairs", "synthesized", CONTINUAL_CARD)
 
-DATASETS: tuple[BenchDataset, ...] = (EMOJI, SHAPES, XOR, CONTINUAL, GAP, TWO_VIEW)
+BUNDLES_CARD = (
+    "Synthesized: 300 items in 20 latent clusters with noisy random-linear 'visual' and 'text' "
+    "features; 1,500 bundles of 3-6 items from one cluster by Zipf popularity (30% with one item "
+    "of the next cluster); 20% held out, first half given, the rest to complete."
+)
+BUNDLES = BenchDataset("bundles", "synthesized", BUNDLES_CARD)
+
+DATASETS: tuple[BenchDataset, ...] = (EMOJI, SHAPES, XOR, CONTINUAL, GAP, TWO_VIEW, BUNDLES)
 
 RECIPES: tuple[BenchRecipe, ...] = (
     BenchRecipe(
@@ -87,5 +94,25 @@ RECIPES: tuple[BenchRecipe, ...] = (
         datasets=(TWO_VIEW,),
         run="cl_multimodal.bench_run:run_m3col",
         paper="M3CoL, Kumar, Singhal et al., arXiv:2409.17777 (baselines: CLIP term, no term)",
+    ),
+    BenchRecipe(
+        method="slipform",
+        modality="multimodal",
+        datasets=(SHAPES,),
+        run="cl_multimodal.bench_run:run_slipform",
+        paper=(
+            "Slipform (ConcretePlant + Cement), Im, Madhwal, Gupta 2026, arXiv:2604.13313; formula "
+            "unpublished, our reading (baselines: ConcretePlant + InfoNCE, NegCLIP, CLIP)"
+        ),
+    ),
+    BenchRecipe(
+        method="clhe",
+        modality="multimodal",
+        datasets=(BUNDLES,),
+        run="cl_multimodal.bench_run:run_clhe",
+        paper=(
+            "CLHE, Ma, Liu et al., WSDM 2024, arXiv:2310.18770 (baselines: same encoder without "
+            "contrastive terms, mean pooling, popularity)"
+        ),
     ),
 )
