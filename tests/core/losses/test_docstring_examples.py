@@ -1,4 +1,4 @@
-"""The Example sections of the InfoNCE-family (and SepCLR) docstrings run and print what they claim."""
+"""The Example sections of the InfoNCE-family and SepCLR docstrings run as they claim."""
 
 from __future__ import annotations
 
