@@ -52,6 +52,33 @@ def test_trains_on_a_caption_folder_and_resumes(tmp_path, caption_folder, capsys
     assert torch.load(out / "checkpoints" / "last.pt", weights_only=False)["epoch"] == 2
 
 
+@pytest.mark.parametrize("addon", ["cl2l", "siamlip"])
+def test_ssl_addons_train_from_the_command_line(tmp_path, caption_folder, addon):
+    out = tmp_path / addon
+    args = _parse(
+        [
+            "--data",
+            str(caption_folder),
+            "--out",
+            str(out),
+            "--batch-size",
+            "4",
+            "--epochs",
+            "1",
+            "--improved",
+            "--ssl-addon",
+            addon,
+            "--test-fraction",
+            "0.25",
+        ]
+    )
+    assert args.func(args) == 0
+    assert json.loads((out / "config.json").read_text())["ssl_addon"] == addon
+    weights = torch.load(out / "model.pt", weights_only=True)
+    assert any(name.startswith("cl2l.") for name in weights)
+    assert any(name.startswith("siamlip.") for name in weights) == (addon == "siamlip")
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

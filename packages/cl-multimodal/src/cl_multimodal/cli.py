@@ -46,6 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="improved-baselines recipe: image + text augmentation and label smoothing 0.1",
     )
     parser.add_argument(
+        "--ssl-addon",
+        choices=("none", "cl2l", "siamlip"),
+        default="none",
+        help=(
+            "improved-baselines add-on: cl2l (local CLIP terms between augmented views through "
+            "separate projectors) or siamlip (cl2l + stop-gradient cross-modal SimSiam) "
+            "(default: none)"
+        ),
+    )
+    parser.add_argument(
         "--test-fraction",
         type=positive_float,
         default=0.2,

@@ -15,6 +15,9 @@ from typing import Any
 from cl_core.cli import UserFacingError, prepare_out_dir
 from cl_core.io import atomic_torch_save, atomic_write_text
 
+#: Output width of both towers (the CL2L / SiamLIP projectors need it).
+TOWER_DIM = 128
+
 
 def _write_json(data: dict[str, Any], path: Path) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
@@ -52,6 +55,7 @@ def train_from_args(args: argparse.Namespace) -> int:
 
     from cl_multimodal.clip_training import ClipTrainConfig, train_two_tower
     from cl_multimodal.evaluation import retrieval_metrics, zero_shot_metrics
+    from cl_multimodal.ssl_two_tower import SSLTwoTowerModel
     from cl_multimodal.towers.factory import build_image_tower, build_text_tower
     from cl_multimodal.two_tower import TwoTowerModel
 
@@ -72,11 +76,20 @@ def train_from_args(args: argparse.Namespace) -> int:
             raise UserFacingError(f"--resume: no checkpoint at {path}")
         state = torch.load(path, weights_only=False)
     torch.manual_seed(args.seed)
-    model = TwoTowerModel(
-        build_image_tower(args.image_tower),
-        build_text_tower(args.text_tower, train.captions),
-        label_smoothing=0.1 if args.improved else 0.0,
-    )
+    image_tower = build_image_tower(args.image_tower, out_dim=TOWER_DIM)
+    text_tower = build_text_tower(args.text_tower, train.captions, out_dim=TOWER_DIM)
+    smoothing = 0.1 if args.improved else 0.0
+    if args.ssl_addon == "none":
+        model = TwoTowerModel(image_tower, text_tower, label_smoothing=smoothing)
+    else:
+        model = SSLTwoTowerModel(
+            image_tower,
+            text_tower,
+            TOWER_DIM,
+            addon=args.ssl_addon,
+            label_smoothing=smoothing,
+            seed=args.seed,
+        )
     config = ClipTrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -90,6 +103,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         "text_tower": args.text_tower,
         "image_tower": args.image_tower,
         "improved": args.improved,
+        "ssl_addon": args.ssl_addon,
         "test_fraction": args.test_fraction,
         "train_pairs": len(train),
         "test_pairs": len(test),
