@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.metrics import alignment, uniformity
 from cl_core.validation import check_embeddings, check_positive_float, check_same_shape
 
 __all__ = [
@@ -51,7 +52,8 @@ __all__ = [
 
 
 def _squared_distances(x: Tensor) -> Tensor:
-    # Explicit differences, not cdist: exact zeros on the diagonal and a defined gradient there.
+    # All pairs including i = j (k-JEM's mean runs over every j). Explicit differences, not cdist:
+    # exact zeros on the diagonal and a defined gradient there.
     return (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(dim=-1)
 
 
@@ -66,7 +68,8 @@ def _check_weights(beta_salient: float, beta_reg: float, lambda_jem: float) -> N
 
 
 def gaussian_alignment(x: Tensor, y: Tensor, temperature: float = 0.5) -> Tensor:
-    r"""``mean_i ||x_i - y_i||^2 / (2 tau)`` (SepCLR's ``align``).
+    r"""``mean_i ||x_i - y_i||^2 / (2 tau)`` (SepCLR's ``align``): :func:`cl_core.metrics.alignment`
+    with alpha 2, divided by 2 tau.
 
     Args:
         x: (N, D) embeddings.
@@ -84,12 +87,12 @@ def gaussian_alignment(x: Tensor, y: Tensor, temperature: float = 0.5) -> Tensor
     check_embeddings(y, "y")
     check_same_shape(x, y, "x", "y")
     check_positive_float(temperature, "temperature")
-    return (x - y).pow(2).sum(dim=1).mean() / (2 * temperature)
+    return alignment(x, y, alpha=2.0) / (2 * temperature)
 
 
 def gaussian_uniformity(x: Tensor, temperature: float = 0.5) -> Tensor:
-    r"""``log mean_{i<j} exp(-||x_i - x_j||^2 / (2 tau))`` (Wang & Isola's uniformity, SepCLR's
-    ``unif``), computed stably with ``logsumexp``.
+    r"""``log mean_{i<j} exp(-||x_i - x_j||^2 / (2 tau))`` (SepCLR's ``unif``): Wang & Isola's
+    uniformity, :func:`cl_core.metrics.uniformity` with ``t = 1 / (2 tau)``.
 
     Args:
         x: (N, D) embeddings, N >= 2.
@@ -100,14 +103,9 @@ def gaussian_uniformity(x: Tensor, temperature: float = 0.5) -> Tensor:
     """
     check_embeddings(x, "x")
     check_positive_float(temperature, "temperature")
-    count = x.shape[0]
-    if count < 2:
-        raise ValueError(f"x needs at least 2 rows for pairwise uniformity, got {count}")
-    upper = torch.triu_indices(count, count, offset=1, device=x.device)
-    exponents = -_squared_distances(x)[upper[0], upper[1]] / (2 * temperature)
-    return torch.logsumexp(exponents, dim=0) - torch.log(
-        torch.tensor(float(exponents.numel()), dtype=exponents.dtype, device=x.device)
-    )
+    if x.shape[0] < 2:
+        raise ValueError(f"x needs at least 2 rows for pairwise uniformity, got {x.shape[0]}")
+    return uniformity(x, t=1 / (2 * temperature))
 
 
 def kernel_joint_entropy(common: Tensor, salient: Tensor, temperature: float = 0.5) -> Tensor:
