@@ -35,6 +35,8 @@ uniformity on :math:`s'` also pushes target salient codes away from 0. Defaults 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -131,8 +133,7 @@ def kernel_joint_entropy(common: Tensor, salient: Tensor, temperature: float = 0
         )
     check_positive_float(temperature, "temperature")
     exponents = -(_squared_distances(common) + _squared_distances(salient)) / (2 * temperature)
-    log_count = torch.log(torch.tensor(float(common.shape[0]), dtype=exponents.dtype))
-    return (torch.logsumexp(exponents, dim=1) - log_count.to(exponents.device)).mean()
+    return (torch.logsumexp(exponents, dim=1) - math.log(common.shape[0])).mean()
 
 
 def sepclr(
