@@ -7,7 +7,11 @@ Every function accepts numpy arrays or torch tensors and returns Python floats.
 
 from cl_core.evaluation.clustering import clustering_scores
 from cl_core.evaluation.knn import knn_accuracy
-from cl_core.evaluation.linear_probe import linear_probe_accuracy
+from cl_core.evaluation.linear_probe import (
+    CrossValidatedProbe,
+    cross_validated_linear_probe,
+    linear_probe_accuracy,
+)
 from cl_core.evaluation.probe_scores import linear_probe_scores
 from cl_core.evaluation.retrieval import (
     first_positive_ranks,
@@ -19,7 +23,9 @@ from cl_core.evaluation.retrieval import (
 from cl_core.evaluation.sts import spearman, spearman_x100
 
 __all__ = [
+    "CrossValidatedProbe",
     "clustering_scores",
+    "cross_validated_linear_probe",
     "first_positive_ranks",
     "knn_accuracy",
     "linear_probe_accuracy",

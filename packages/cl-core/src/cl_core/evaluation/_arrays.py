@@ -67,3 +67,13 @@ def check_same_width(
             f"{second_name} must have the same width D={first.shape[1]} as {first_name}, "
             f"got shape {second.shape}"
         )
+
+
+def check_c_grid(grid: Any, name: str = "grid") -> tuple[float, ...]:
+    """Candidate values of scikit-learn's ``C`` as a tuple; at least one, each a number > 0."""
+    candidates = tuple(grid)
+    if not candidates or not all(
+        isinstance(c, int | float) and not isinstance(c, bool) and c > 0 for c in candidates
+    ):
+        raise ValueError(f"{name} must hold at least one number > 0, got {candidates!r}")
+    return candidates

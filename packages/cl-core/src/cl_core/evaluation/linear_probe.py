@@ -2,16 +2,26 @@
 
 The linear evaluation protocol of self-supervised learning (e.g. Chen et al., "A Simple Framework
 for Contrastive Learning of Visual Representations", ICML 2020, arXiv:2002.05709), here with
-scikit-learn's L2-regularised multinomial ``LogisticRegression`` (L-BFGS) instead of SGD.
+scikit-learn's L2-regularised multinomial ``LogisticRegression`` (L-BFGS) instead of SGD, with a
+fixed ``C`` (:func:`linear_probe_accuracy`) or ``C`` chosen by stratified cross-validation on the
+training features (:func:`cross_validated_linear_probe`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from cl_core.evaluation._arrays import check_same_width, feature_matrix, label_vector
+from cl_core.evaluation._arrays import (
+    check_c_grid,
+    check_same_width,
+    feature_matrix,
+    label_vector,
+)
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 
 
 def linear_probe_accuracy(
@@ -69,3 +79,103 @@ def linear_probe_accuracy(
     )
     probe.fit(train, train_labels)
     return float(probe.score(test, test_labels))
+
+
+@dataclass(frozen=True)
+class CrossValidatedProbe:
+    """Result of :func:`cross_validated_linear_probe`.
+
+    Attributes:
+        accuracy: test accuracy of the probe refitted on all training features with the chosen C.
+        inverse_regularization: the chosen ``C``.
+        cv_accuracy: its mean accuracy over the cross-validation folds of the training features.
+    """
+
+    accuracy: float
+    inverse_regularization: float
+    cv_accuracy: float
+
+
+def cross_validated_linear_probe(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    *,
+    grid: Sequence[float] = DEFAULT_C_GRID,
+    folds: int = 3,
+    max_iter: int = 2000,
+    seed: int = 0,
+) -> CrossValidatedProbe:
+    """:func:`linear_probe_accuracy` with ``C`` chosen by stratified k-fold CV on the training set.
+
+    Every ``C`` in ``grid`` is scored by the mean accuracy over ``folds`` stratified folds of the
+    training features (scaler refitted inside each fold, so no fold sees its own test statistics);
+    ties go to the smaller ``C`` (the stronger penalty). The probe is then refitted on all training
+    features with the chosen ``C`` and scored on the test set, which never influences the choice.
+    Uses scikit-learn's ``GridSearchCV`` with ``StratifiedKFold(shuffle=True, random_state=seed)``.
+
+    Args:
+        train_x: Training features, shape (N, D), numpy array or torch tensor.
+        train_y: Integer training labels, shape (N,), each class at least ``folds`` times.
+        test_x: Test features, shape (M, D).
+        test_y: Integer test labels, shape (M,).
+        grid: candidate values of ``C`` (each > 0, at least one).
+        folds: number of cross-validation folds (>= 2).
+        max_iter: L-BFGS iteration budget (>= 1).
+        seed: fold shuffling and the classifier's ``random_state``.
+
+    Returns:
+        A :class:`CrossValidatedProbe` (test accuracy, chosen C, its CV accuracy).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[0.0], [0.5], [1.0], [4.0], [4.5], [5.0]])
+        >>> y = np.array([0, 0, 0, 1, 1, 1])
+        >>> cross_validated_linear_probe(x, y, x, y, grid=(0.1, 1.0)).accuracy
+        1.0
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train = feature_matrix(train_x, "train_x")
+    test = feature_matrix(test_x, "test_x")
+    check_same_width(train, test, "train_x", "test_x")
+    train_labels = label_vector(train_y, "train_y", train.shape[0])
+    test_labels = label_vector(test_y, "test_y", test.shape[0])
+    candidates = check_c_grid(grid)
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
+        raise ValueError(f"folds must be an int >= 2, got {folds!r}")
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}")
+    classes, counts = np.unique(train_labels, return_counts=True)
+    if classes.size < 2:
+        raise ValueError("train_y must contain at least 2 classes, got 1")
+    if counts.min() < folds:
+        rarest = classes[counts.argmin()]
+        raise ValueError(
+            f"every class of train_y needs at least folds={folds} samples for stratified "
+            f"cross-validation; class {rarest} has {counts.min()}"
+        )
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("probe", LogisticRegression(max_iter=max_iter, random_state=seed)),
+        ]
+    )
+    # GridSearchCV keeps the first of tied candidates, so sort ascending: ties go to the smaller C.
+    search = GridSearchCV(
+        pipeline,
+        {"probe__C": sorted(candidates)},
+        cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed),
+        scoring="accuracy",
+        refit=True,
+    )
+    search.fit(train, train_labels)
+    return CrossValidatedProbe(
+        accuracy=float(search.score(test, test_labels)),
+        inverse_regularization=float(search.best_params_["probe__C"]),
+        cv_accuracy=float(search.best_score_),
+    )

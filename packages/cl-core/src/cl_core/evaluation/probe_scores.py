@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cl_core.evaluation._arrays import as_numpy, feature_matrix, label_vector
+from cl_core.evaluation._arrays import as_numpy, check_c_grid, feature_matrix, label_vector
 
 DEFAULT_C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
 PROBE_METRICS: tuple[str, ...] = ("macro_f1", "micro_f1", "auc")
@@ -65,9 +65,7 @@ def linear_probe_scores(
     features = feature_matrix(x, "x")
     truth = label_vector(labels, "labels", features.shape[0])
     train, val, test = _split_indices(split, features.shape[0])
-    candidates = tuple(c_grid)
-    if not candidates or not all(isinstance(c, int | float) and c > 0 for c in candidates):
-        raise ValueError(f"c_grid must hold at least one number > 0, got {candidates!r}")
+    candidates = check_c_grid(c_grid, "c_grid")
     if not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}")
     classes = np.unique(truth[train])
