@@ -225,7 +225,8 @@ def bundle_completion_metrics(
     r"""Recall@K and NDCG@K of completing each partial bundle; its input items are not ranked.
 
     Recall@K :math:`= \frac1B\sum_b |\text{top}_K(b) \cap T_b| / |T_b|` (CLHE's definition, not the
-    hit rate); NDCG@K with binary relevance via ``sklearn.metrics.ndcg_score``.
+    hit rate); NDCG@K with binary relevance; both from
+    :func:`cl_core.evaluation.top_k_coverage_and_ndcg` with the given items excluded.
 
     Args:
         scores: (B, N) item scores.
@@ -241,7 +242,7 @@ def bundle_completion_metrics(
         >>> bundle_completion_metrics(scores, [np.array([0])], [np.array([1, 3])], ks=(1,))
         {'recall@1': 0.5, 'ndcg@1': 1.0}
     """
-    from sklearn.metrics import ndcg_score
+    from cl_core.evaluation import top_k_coverage_and_ndcg
 
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or len(inputs) != len(scores) or len(targets) != len(scores):
@@ -253,16 +254,9 @@ def bundle_completion_metrics(
         raise ValueError("every bundle needs at least one target item")
     if any(not 1 <= k <= scores.shape[1] for k in ks):
         raise ValueError(f"ks must lie in [1, {scores.shape[1]}], got {tuple(ks)}")
-    masked = scores.copy()
-    relevance = np.zeros_like(scores)
-    for row, (given, wanted) in enumerate(zip(inputs, targets, strict=True)):
-        masked[row, given] = -np.inf
+    given = np.zeros(scores.shape, dtype=bool)
+    relevance = np.zeros(scores.shape)
+    for row, (items, wanted) in enumerate(zip(inputs, targets, strict=True)):
+        given[row, items] = True
         relevance[row, wanted] = 1.0
-    masked[np.isinf(masked)] = np.nanmin(scores) - 1.0
-    order = np.argsort(-masked, axis=1, kind="stable")
-    metrics = {}
-    for k in ks:
-        hits = np.take_along_axis(relevance, order[:, :k], axis=1).sum(1)
-        metrics[f"recall@{k}"] = float(np.mean(hits / relevance.sum(1)))
-        metrics[f"ndcg@{k}"] = float(ndcg_score(relevance, masked, k=k))
-    return metrics
+    return top_k_coverage_and_ndcg(scores, relevance, ks, exclude=given)

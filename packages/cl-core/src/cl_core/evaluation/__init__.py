@@ -19,6 +19,7 @@ from cl_core.evaluation.retrieval import (
     ndcg_at_k,
     recall_at_k,
     similarity_scores,
+    top_k_coverage_and_ndcg,
 )
 from cl_core.evaluation.sts import spearman, spearman_x100
 
@@ -36,4 +37,5 @@ __all__ = [
     "similarity_scores",
     "spearman",
     "spearman_x100",
+    "top_k_coverage_and_ndcg",
 ]

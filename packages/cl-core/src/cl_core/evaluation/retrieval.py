@@ -1,5 +1,7 @@
 r"""Retrieval metrics over query and key embeddings: recall@k, mean reciprocal rank, nDCG@k.
 
+Plus :func:`top_k_coverage_and_ndcg`, recommendation-style Recall@K and nDCG@K over a score matrix.
+
 Queries are scored against every key by dot product (cosine similarity when ``normalize=True``).
 Recall@k as in image-text retrieval (e.g. Radford et al., "Learning Transferable Visual Models From
 Natural Language Supervision", 2021, arXiv:2103.00020); MRR as in Voorhees, "The TREC-8 Question
@@ -162,6 +164,78 @@ def first_positive_ranks(
     best_positive = np.where(positive_mask, scores, -np.inf).max(axis=1, keepdims=True)
     outranking = (scores >= best_positive) & ~positive_mask
     return 1 + outranking.sum(axis=1).astype(np.int64)
+
+
+def top_k_coverage_and_ndcg(
+    scores: Any,
+    relevance: Any,
+    ks: Sequence[int] = (10, 20),
+    *,
+    exclude: Any | None = None,
+) -> dict[str, float]:
+    r"""Recommendation-style Recall@K (coverage of all positives) and nDCG@K from a score matrix.
+
+    For each query :math:`q` with positive set :math:`P_q` (keys with relevance > 0),
+
+    .. math:: \mathrm{Recall@}K = \frac{1}{Q}\sum_q \frac{|\mathrm{top}_K(q) \cap P_q|}{|P_q|}
+
+    (the share of all positives retrieved, as in recommendation and bundle completion, not the
+    hit rate of :func:`recall_at_k`) and nDCG@K as in :func:`ndcg_at_k`. Keys marked in ``exclude``
+    (e.g. the items already given to the query) are ranked below every other key and must not be
+    positive.
+
+    Args:
+        scores: (Q, K) query-key scores, higher is better.
+        relevance: (Q, K) non-negative relevance (binary or graded); every query needs a positive.
+        ks: cut-offs, each in [1, K].
+        exclude: optional (Q, K) boolean mask of keys never to rank for that query.
+
+    Returns:
+        ``{"recall@K": ..., "ndcg@K": ...}`` for each ``K`` in ``ks``.
+
+    Example:
+        >>> import numpy as np
+        >>> scores = np.array([[0.9, 0.8, 0.1, 0.0]])
+        >>> relevance = np.array([[0, 1, 0, 1]])
+        >>> exclude = np.array([[True, False, False, False]])
+        >>> top_k_coverage_and_ndcg(scores, relevance, ks=(1,), exclude=exclude)
+        {'recall@1': 0.5, 'ndcg@1': 1.0}
+    """
+    from sklearn.metrics import ndcg_score
+
+    score_matrix = as_numpy(scores, "scores").astype(np.float64)
+    if score_matrix.ndim != 2 or score_matrix.shape[1] < 2:
+        raise ValueError(f"scores must have shape (Q, K) with K >= 2, got {score_matrix.shape}")
+    if not np.isfinite(score_matrix).all():
+        raise ValueError("scores must be finite")
+    gains = as_numpy(relevance, "relevance")
+    if gains.shape != score_matrix.shape:
+        raise ValueError(
+            f"relevance must have shape (Q, K)={score_matrix.shape}, got {gains.shape}"
+        )
+    gains = gains.astype(np.float64)
+    if not np.isfinite(gains).all() or (gains < 0).any():
+        raise ValueError("relevance must be finite and non-negative")
+    positive = gains > 0
+    _check_every_query_has_a_positive(positive, "relevance")
+    cutoffs = _checked_ks(ks, score_matrix.shape[1])
+    if exclude is not None:
+        excluded = as_numpy(exclude, "exclude")
+        if excluded.dtype != np.bool_ or excluded.shape != score_matrix.shape:
+            raise ValueError(
+                f"exclude must be a boolean (Q, K)={score_matrix.shape} mask, got dtype "
+                f"{excluded.dtype} and shape {excluded.shape}"
+            )
+        if (excluded & positive).any():
+            raise ValueError("exclude must not mark a positive key")
+        score_matrix = np.where(excluded, score_matrix.min() - 1.0, score_matrix)
+    order = np.argsort(-score_matrix, axis=1, kind="stable")
+    metrics: dict[str, float] = {}
+    for k in cutoffs:
+        hits = np.take_along_axis(positive, order[:, :k], axis=1).sum(axis=1)
+        metrics[f"recall@{k}"] = float(np.mean(hits / positive.sum(axis=1)))
+        metrics[f"ndcg@{k}"] = float(ndcg_score(gains, score_matrix, k=k))
+    return metrics
 
 
 def _unit_rows(matrix: np.ndarray, name: str) -> np.ndarray:
