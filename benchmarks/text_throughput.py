@@ -10,12 +10,19 @@ size, sequence length and number of optimizer steps, then save the trained model
   ``MultipleNegativesRankingLoss`` on (sentence, same sentence) pairs, the recipe the
   sentence-transformers documentation gives for SimCSE.
 
+Both trainers see the same batches in the same order (theirs through a batch sampler that
+reproduces ours), so the comparison is of trainers, not of data orders.
+
 Ours runs through the Lightning engine (:func:`cl_text.training.train_sentence_encoder`: resumable
 checkpoint at the end, model saved in sentence-transformers format); theirs through
-``SentenceTransformerTrainer`` followed by ``model.save`` (no checkpoints). Two figures per run:
-samples/s of the whole job (set-up, steps, saving) = steps x batch / seconds, and the steady-state
-step time (median time between consecutive step ends after two warm-up steps, data loading
-included). Runs alternate between the trainers; medians over repeats are reported.
+``SentenceTransformerTrainer`` followed by ``model.save``, twice: with its default settings (no
+checkpoint in so short a run: it checkpoints every 500 steps) and like-for-like, writing a
+resumable checkpoint (weights, optimizer, scheduler, RNG) at the last step as ours does. Both clocks
+start once the model is loaded and the examples are in memory, so trainer and dataset construction
+count on both sides. Two figures per run: samples/s of the whole job (set-up, steps, saving) =
+steps x batch / seconds, and the steady-state step time (median time between consecutive step ends
+after two warm-up steps, data loading included). Runs alternate between the trainers (order
+rotated every repeat); medians over repeats are reported.
 
 Usage:
     uv run --no-sync python benchmarks/text_throughput.py --data-dir /work/shared/data \
@@ -28,7 +35,9 @@ Writes ``text_throughput_<method>.json`` and ``.md`` to ``--out-dir`` (default
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -57,6 +66,7 @@ class StepClock:
 Example = tuple[str, ...]
 OURS = "cl-train text"
 THEIRS = "ST trainer + MNRL"
+THEIRS_CHECKPOINTED = "ST trainer + MNRL, checkpoint at end"
 
 
 def ours(
@@ -78,17 +88,52 @@ def ours(
         method=method,
         batch_size=batch_size,
         max_seq_len=seq_len,
+        # Enough passes for ``steps`` full batches: max_steps, not the epoch count, ends the run
+        # (theirs also loops over the data until max_steps).
+        epochs=math.ceil(steps / (len(examples) // batch_size)),
         max_steps=steps,
         trainer_options={"tensorboard": False, "callbacks": [Tick()]},
     )
     started = time.perf_counter()
     results = train_sentence_encoder(model, examples, config, work, progress_bar=False)
     elapsed = time.perf_counter() - started
-    return results["steps"] * batch_size / elapsed, clock.median_step_s()
+    if results["steps"] != steps:
+        raise RuntimeError(f"ours ran {results['steps']} steps instead of {steps}")
+    return steps * batch_size / elapsed, clock.median_step_s()
+
+
+def same_batches_as_ours(seed: int) -> type:
+    """A sentence-transformers batch sampler that yields exactly the batches ours trains on.
+
+    Ours draws epoch ``e``'s order as ``randperm(n, generator seed + e)`` and drops the last
+    partial batch (:class:`cl_core.training.ResumableSampler`); with the same batches, step times
+    compare the trainers, not the padded lengths of two different data orders. The class is built
+    here (sentence-transformers is imported lazily) and published as a module global, because the
+    trainer pickles its arguments, this class included, into every checkpoint.
+    """
+    import torch
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+
+    class SameBatchesAsOurs(DefaultBatchSampler):
+        def __iter__(self):
+            generator = torch.Generator().manual_seed(seed + self.epoch)
+            order = torch.randperm(len(self.sampler), generator=generator).tolist()
+            for start in range(0, len(self) * self.batch_size, self.batch_size):
+                yield order[start : start + self.batch_size]
+
+    SameBatchesAsOurs.__qualname__ = SameBatchesAsOurs.__name__
+    globals()[SameBatchesAsOurs.__name__] = SameBatchesAsOurs
+    return SameBatchesAsOurs
 
 
 def theirs(
-    method: str, examples: list[Example], steps: int, batch_size: int, seq_len: int, work: Path
+    method: str,
+    examples: list[Example],
+    steps: int,
+    batch_size: int,
+    seq_len: int,
+    work: Path,
+    checkpoint_at_end: bool = False,
 ) -> tuple[float, float]:
     from datasets import Dataset
     from sentence_transformers import (
@@ -105,8 +150,10 @@ def theirs(
             clock.tick()
 
     from cl_text.encoder import load_sentence_encoder
+    from cl_text.training import TextTrainConfig
 
     model = load_sentence_encoder(max_seq_len=seq_len)
+    started = time.perf_counter()
     columns = ("anchor", "positive", "negative") if method == "simcse-sup" else ("anchor",)
     data = {name: [example[i] for example in examples] for i, name in enumerate(columns)}
     if method == "simcse":
@@ -118,20 +165,23 @@ def theirs(
         max_steps=steps,
         learning_rate=3e-5,
         report_to=[],
-        save_strategy="no",
+        save_strategy="steps" if checkpoint_at_end else "no",
+        save_steps=steps,
         use_cpu=True,
         disable_tqdm=True,
         dataloader_drop_last=True,
+        batch_sampler=same_batches_as_ours(seed=TextTrainConfig().seed),
     )
     loss = MultipleNegativesRankingLoss(model, scale=20.0)
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=dataset, loss=loss, callbacks=[Tick()]
     )
-    started = time.perf_counter()
     output = trainer.train()
     model.save(str(work / "model"))
     elapsed = time.perf_counter() - started
-    return output.global_step * batch_size / elapsed, clock.median_step_s()
+    if output.global_step != steps:
+        raise RuntimeError(f"theirs ran {output.global_step} steps instead of {steps}")
+    return steps * batch_size / elapsed, clock.median_step_s()
 
 
 def main() -> None:
@@ -155,12 +205,21 @@ def main() -> None:
     else:
         examples = [(sentence,) for sentence in dict.fromkeys(t.anchor for t in triplets)]
         data = "SICK 2014 train premises (real), one sentence per example"
-    samples: dict[str, list[float]] = {OURS: [], THEIRS: []}
-    step_s: dict[str, list[float]] = {OURS: [], THEIRS: []}
+    trainers = {
+        OURS: ours,
+        THEIRS: theirs,
+        THEIRS_CHECKPOINTED: functools.partial(theirs, checkpoint_at_end=True),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in trainers}
+    step_s: dict[str, list[float]] = {name: [] for name in trainers}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
-            for name, fn in ((OURS, ours), (THEIRS, theirs)):
-                work = Path(tmp) / f"{repeat}-{name[:2]}"
+            # Rotate the order so that no trainer always pays the process's first-run warm-up.
+            names = list(trainers)
+            for index in range(len(names)):
+                name = names[(index + repeat) % len(names)]
+                fn = trainers[name]
+                work = Path(tmp) / f"{repeat}-{index}"
                 rate, step = fn(
                     args.method, examples, args.steps, args.batch_size, args.max_seq_len, work
                 )
@@ -170,6 +229,7 @@ def main() -> None:
     medians = {name: statistics.median(rates) for name, rates in samples.items()}
     step_medians = {name: statistics.median(steps) for name, steps in step_s.items()}
     ratio = medians[OURS] / medians[THEIRS]
+    ratio_checkpointed = medians[OURS] / medians[THEIRS_CHECKPOINTED]
     step_ratio = step_medians[THEIRS] / step_medians[OURS]
     report = {
         "method": args.method,
@@ -184,6 +244,7 @@ def main() -> None:
         "samples_per_s": samples,
         "median_samples_per_s": medians,
         "ours_over_theirs": ratio,
+        "ours_over_theirs_checkpointed": ratio_checkpointed,
         "steady_state_s_per_step": step_s,
         "median_steady_state_s_per_step": step_medians,
         "steady_state_ours_over_theirs": step_ratio,
@@ -202,7 +263,8 @@ def main() -> None:
             for name, rates in samples.items()
         ),
         "",
-        f"ours / theirs = {ratio:.2f}x whole job, {step_ratio:.2f}x steady-state steps "
+        f"ours / theirs = {ratio:.2f}x whole job ({ratio_checkpointed:.2f}x against theirs with "
+        f"a checkpoint at the end), {step_ratio:.2f}x steady-state steps "
         f"({args.steps} steps, batch {args.batch_size}, max_seq_len {args.max_seq_len}, "
         f"{args.repeats} alternating repeats; 1-min load average at end "
         f"{report['load_average_1min_at_end']:.1f}).",
