@@ -21,6 +21,7 @@ from cl_core.training.callbacks.diagnostics import embedding_diagnostics
 from cl_core.training.callbacks.spectrum_plot import save_spectrum_and_projection
 from cl_core.training.checkpoint import AtomicCheckpointIO
 from cl_core.training.module import ContrastiveModule, default_views
+from cl_core.training.randomness import step_generator
 from cl_core.training.resume import TrackSamplerProgress, resolve_resume
 from cl_core.training.sampler import ResumableDataLoader, ResumableSampler, resumable_loader
 from cl_core.training.schedule import warmup_cosine_factor, warmup_cosine_schedule
@@ -44,6 +45,7 @@ __all__ = [
     "resolve_resume",
     "resumable_loader",
     "save_spectrum_and_projection",
+    "step_generator",
     "tensorboard_available",
     "warmup_cosine_factor",
     "warmup_cosine_schedule",

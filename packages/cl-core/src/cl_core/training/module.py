@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cl_core.training.randomness import step_generator
 from cl_core.training.schedule import warmup_cosine_schedule
 from cl_core.training.temperature import LearnableTemperature
 
@@ -153,8 +153,7 @@ class ContrastiveModule(pl.LightningModule):
 
     def step_generator(self) -> torch.Generator:
         """A generator seeded from ``(seed, global_step, rank)``: identical after a resume."""
-        words = np.random.SeedSequence([self.seed, self.global_step, self.global_rank])
-        return torch.Generator().manual_seed(int(words.generate_state(1, dtype=np.uint64)[0] >> 1))
+        return step_generator(self.seed, self.global_step, self.global_rank)
 
     def make_views(self, batch: Any, generator: torch.Generator) -> Sequence[Tensor]:
         """Views of a batch; override, or pass ``views_fn``."""
