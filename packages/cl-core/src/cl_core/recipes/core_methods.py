@@ -136,8 +136,10 @@ def train_method(
         "log_every_n_steps": 1,
         **trainer_options,
     }
+    # Resolve the checkpoint first: a missing one fails before the trainer exists or logs anything.
+    ckpt_path = resolve_resume(resume, checkpoint_dir(out_dir))
     trainer = make_trainer(out_dir, max_epochs=epochs, seed=seed, callbacks=callbacks, **options)
     started = time.perf_counter()
-    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
+    trainer.fit(module, loader, ckpt_path=ckpt_path)
     elapsed = time.perf_counter() - started
     return TrainingRun(module, elapsed, trainer.global_step * batch_size)
