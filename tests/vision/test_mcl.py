@@ -16,6 +16,9 @@ pytestmark = [
         r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"
     ),
     pytest.mark.filterwarnings(r"ignore:The number of training batches .* is smaller"),
+    # The resume test continues in the folders of the run it resumes, as intended.
+    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
+    pytest.mark.filterwarnings("ignore:Experiment logs directory .* exists and is not empty"),
 ]
 
 
@@ -63,6 +66,19 @@ def test_two_stages_continue_training_and_concatenate_features(tiny_digits, tmp_
     width = run.stages[0].encoder.feature_dim
     assert features.shape == (40, 2 * width)
     torch.testing.assert_close(features[:, :width], run.stages[0].encode(tiny_digits.test_x))
+
+
+def test_resume_reloads_finished_stages_without_training_more(tiny_digits, tmp_path) -> None:
+    config = TrainConfig(method="simclr", epochs=1, batch_size=16)
+    options = {"num_stages": 2, "num_clusters": 3, "progress_bar": False}
+    augmentation = default_augmentation("digits")
+    first = train_mcl(config, tiny_digits, tmp_path, augmentation, **options)
+    again = train_mcl(config, tiny_digits, tmp_path, augmentation, resume="last", **options)
+    torch.testing.assert_close(again.pseudo_labels[0], first.pseudo_labels[0])
+    for before, after in zip(first.stages, again.stages, strict=True):
+        torch.testing.assert_close(after.encoder.stem[0].weight, before.encoder.stem[0].weight)
+    with pytest.raises(ValueError, match="resume must be None or 'last'"):
+        train_mcl(config, tiny_digits, tmp_path, augmentation, resume="stage0.ckpt", **options)
 
 
 def test_bad_mcl_settings_raise(tiny_digits, tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
@@ -11,10 +12,19 @@ from cl_vision.encoders import SmallResNet
 from cl_vision.pixpro_training import (
     PixProConfig,
     cell_foreground,
+    dense_backbone,
     dense_scores,
     momentum_at,
     train_dense_encoder,
 )
+
+pytestmark = [
+    # Lightning 2.6's pytree helper uses torch's deprecated LeafSpec on every batch.
+    pytest.mark.filterwarnings(
+        r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"
+    ),
+    pytest.mark.filterwarnings(r"ignore:The number of training batches .* is smaller"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +46,15 @@ def test_cell_foreground_marks_cells_mostly_covered_by_the_item() -> None:
 
 
 @pytest.mark.parametrize("method", ["pixpro", "simclr"])
-def test_one_epoch_changes_the_backbone_and_scores_are_accuracies(split, method: str) -> None:
+def test_one_epoch_changes_the_backbone_and_scores_are_accuracies(
+    split, method: str, tmp_path
+) -> None:
     config = PixProConfig(method=method, epochs=1, batch_size=32)
     torch.manual_seed(config.seed)
     initial = SmallResNet(1, stem_stride=2).state_dict()
-    backbone = train_dense_encoder(split, config)
+    run = train_dense_encoder(split, config, tmp_path, progress_bar=False)
+    backbone = run.backbone
+    assert run.samples_seen == 128 and (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert any(
         not torch.equal(a, b)
         for a, b in zip(initial.values(), backbone.state_dict().values(), strict=True)
@@ -49,6 +63,29 @@ def test_one_epoch_changes_the_backbone_and_scores_are_accuracies(split, method:
     assert 0.0 <= scores["linear_acc"] <= 1.0
     assert 0.0 <= scores["dense_foreground_acc"] <= 1.0
     assert 0.0 < scores["dense_foreground_rate"] < 1.0
+
+
+def test_key_encoder_follows_the_online_encoder_by_momentum(split, tmp_path) -> None:
+    config = PixProConfig(epochs=1, batch_size=32, base_momentum=0.5)
+    torch.manual_seed(config.seed)
+    initial = SmallResNet(1, stem_stride=2).stem[0].weight.detach().clone()
+    captured = {}
+
+    class KeepModule(pl.Callback):
+        def on_train_end(self, trainer, module) -> None:
+            captured["module"] = module
+
+    train_dense_encoder(split, config, tmp_path, progress_bar=False, callbacks=[KeepModule()])
+    module = captured["module"]
+    online, key = module.backbone.stem[0].weight, module.key_backbone.stem[0].weight
+    assert not torch.equal(key, initial)  # the key moved ...
+    assert not torch.equal(key, online)  # ... but only part of the way (m > 0)
+    assert not key.requires_grad
+
+
+def test_dense_backbone_keeps_a_feature_map_on_small_images() -> None:
+    assert dense_backbone((1, 8, 8)).feature_map(torch.rand(2, 1, 8, 8)).shape[-2:] == (2, 2)
+    assert dense_backbone((1, 28, 28)).feature_map(torch.rand(2, 1, 28, 28)).shape[-2:] == (4, 4)
 
 
 def test_config_rejects_bad_values() -> None:

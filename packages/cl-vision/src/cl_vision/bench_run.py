@@ -339,7 +339,9 @@ def _run_sepclr(context: BenchContext) -> BenchResult:
     )
     config = SepCLRConfig(epochs=epochs, batch_size=batch_size, seed=context.seed)
     started = time.perf_counter()
-    runs = run_sepclr_comparison(data, config)
+    runs = run_sepclr_comparison(
+        data, config, context.out_dir / "vision-sepclr", progress_bar=False
+    )
     elapsed = time.perf_counter() - started
     raw = raw_pixel_probe_scores(data)
     return BenchResult(
@@ -380,36 +382,44 @@ def run_pixpro(context: BenchContext) -> BenchResult:
 
 def _run_pixpro(context: BenchContext) -> BenchResult:
     from cl_vision.data import load_fashion_mnist_split
-    from cl_vision.encoders import SmallResNet
-    from cl_vision.pixpro_training import PixProConfig, dense_scores, train_dense_encoder
+    from cl_vision.pixpro_training import (
+        PixProConfig,
+        dense_backbone,
+        dense_scores,
+        train_dense_encoder,
+    )
 
     train_images, test_images, epochs = PIXPRO_SETTINGS[context.profile]
     split = load_fashion_mnist_split(
         _fashion_dir(context), train_limit=train_images, test_limit=test_images, seed=context.seed
     )
-    started = time.perf_counter()
-    pixpro = dense_scores(
-        train_dense_encoder(split, PixProConfig(epochs=epochs, seed=context.seed)), split
-    )
-    elapsed = time.perf_counter() - started
-    simclr = dense_scores(
-        train_dense_encoder(split, PixProConfig("simclr", epochs=epochs, seed=context.seed)), split
-    )
+    out = context.out_dir / f"vision-pixpro-{context.dataset}"
+    runs = {
+        method: train_dense_encoder(
+            split,
+            PixProConfig(method, epochs=epochs, seed=context.seed),
+            out / method,
+            progress_bar=False,
+        )
+        for method in ("pixpro", "simclr")
+    }
+    pixpro = dense_scores(runs["pixpro"].backbone, split)
+    simclr = dense_scores(runs["simclr"].backbone, split)
     torch.manual_seed(context.seed)
-    untrained = dense_scores(SmallResNet(1, stem_stride=2).eval(), split)
+    untrained = dense_scores(dense_backbone(split.image_shape).eval(), split)
     return BenchResult(
         method="pixpro",
         modality="vision",
         dataset=context.dataset,
         data_kind="real",
-        encoder="SmallResNet 32-64-128 (stride-2 stem), 7x7 map + MLP2d 1x1 projector to 64",
+        encoder="SmallResNet 32-64-128 (stride-2 stem), 4x4 map + MLP2d 1x1 projector to 64",
         epochs=epochs,
         metrics=pixpro,
         baselines={"SimCLR (same encoder and crops)": simclr, "random-init encoder": untrained},
-        train_time_s=elapsed,
-        samples_per_s=epochs * train_images / elapsed if elapsed > 0 else 0.0,
+        train_time_s=runs["pixpro"].train_time_s,
+        samples_per_s=runs["pixpro"].samples_seen / runs["pixpro"].train_time_s,
         notes=(
-            "dense_foreground_acc: logistic regression from each 7x7 cell's feature to whether the "
+            "dense_foreground_acc: logistic regression from each 4x4 cell's feature to whether the "
             f"item covers it (> half its pixels non-zero); data: {split.card}"
         ),
     )

@@ -34,10 +34,13 @@ class AnalysisSplit:
     """One split of contrastive-analysis data.
 
     Attributes:
-        images: ``(N, 1, 28, 28)`` float32 in [0, 1], background and target rows mixed.
-        is_target: ``(N,)`` bool, True where a digit was pasted.
-        item: ``(N,)`` int64 Fashion-MNIST class (the common attribute).
-        digit: ``(N,)`` int64 digit class, -1 on background rows (the salient attribute).
+        images: ``(N, C, H, W)`` float32 in [0, 1] (``(N, 1, 28, 28)`` for the built-in data),
+            background and target rows mixed.
+        is_target: ``(N,)`` bool, True on target rows (where a digit was pasted).
+        item: ``(N,)`` int64 common-attribute class (the Fashion-MNIST item; -1 where unknown,
+            as for user folders).
+        digit: ``(N,)`` int64 salient-attribute class (the pasted digit, or the sub-folder of a
+            user's target image), -1 on background rows.
     """
 
     images: Tensor
@@ -135,3 +138,54 @@ def load_contrastive_analysis(
         seed + 1,
     )
     return ContrastiveAnalysisData(train, test)
+
+
+def load_analysis_folders(
+    background: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    image_size: int = 32,
+    seed: int = 0,
+) -> ContrastiveAnalysisData:
+    """A user's background and target images, each folder in ImageFolder layout.
+
+    Each folder is split 80/20 per sub-folder (:func:`cl_vision.data.load_image_folder_split`).
+    The target folder's sub-folders are the salient attribute (``digit``); the background's only
+    group images. The common attribute is unknown (``item`` = -1).
+
+    Args:
+        background: folder of background images (``background/<group>/<image>``).
+        target: folder of target images (``target/<salient class>/<image>``).
+        image_size: side of the square the images are resized to.
+        seed: seed of the splits.
+
+    Raises:
+        FileNotFoundError: a folder is missing or holds no images.
+        ValueError: an image cannot be read, or a sub-folder has fewer than two images.
+    """
+    from cl_vision.data import load_image_folder_split
+
+    parts = [
+        load_image_folder_split(folder, image_size=image_size, seed=seed)
+        for folder in (target, background)
+    ]
+    target_split, background_split = parts
+
+    def combined(target_x: Tensor, target_y: Tensor, background_x: Tensor) -> AnalysisSplit:
+        count = len(target_x) + len(background_x)
+        is_target = torch.arange(count) < len(target_x)
+        digit = torch.full((count,), -1, dtype=torch.long)
+        digit[is_target] = target_y
+        item = torch.full((count,), -1, dtype=torch.long)
+        return AnalysisSplit(torch.cat([target_x, background_x]), is_target, item, digit)
+
+    card = (
+        f"User images: target {target} ({len(target_split.classes)} salient classes: "
+        f"{', '.join(target_split.classes)}), background {background}; ImageFolder layout, "
+        f"resized to {image_size}x{image_size}, 80/20 split per sub-folder."
+    )
+    return ContrastiveAnalysisData(
+        combined(target_split.train_x, target_split.train_y, background_split.train_x),
+        combined(target_split.test_x, target_split.test_y, background_split.test_x),
+        card,
+    )

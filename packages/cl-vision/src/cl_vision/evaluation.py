@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from cl_core.metrics import tolerance, uniformity
 from cl_core.recipes.frozen_probes import probe_scores
@@ -35,6 +35,31 @@ def encoder_scores(module: ContrastiveModule, split: ImageSplit) -> dict[str, fl
         module.encode(split.train_x),
         split.train_y,
         module.encode(split.test_x),
+        split.test_y,
+        k=_neighbours(split),
+    )
+
+
+@torch.no_grad()
+def frozen_features(encoder: nn.Module, images: Tensor, batch_size: int = 1024) -> Tensor:
+    """``encoder(images)`` in eval mode, in batches (the encoder's mode is restored)."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        return torch.cat(
+            [encoder(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+        )
+    finally:
+        encoder.train(was_training)
+
+
+def frozen_encoder_scores(encoder: nn.Module, split: ImageSplit) -> dict[str, float]:
+    """:func:`encoder_scores` for any image encoder ``(N, C, H, W) -> (N, D)`` (MCL's
+    concatenated stages, PixPro's pooled backbone)."""
+    return probe_scores(
+        frozen_features(encoder, split.train_x),
+        split.train_y,
+        frozen_features(encoder, split.test_x),
         split.test_y,
         k=_neighbours(split),
     )

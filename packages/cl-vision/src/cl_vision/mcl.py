@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cl_core.mining import ClusterBatchSampler, multistage_pseudo_labels
 from cl_core.mining.false_negatives import kmeans_assignments
-from cl_core.training import ContrastiveModule, make_trainer
+from cl_core.training import ContrastiveModule, make_trainer, resolve_resume
+from cl_core.training.trainer import checkpoint_dir
 from cl_vision.data import ImageSplit
 from cl_vision.training import TrainConfig, build_module, train
 from cl_vision.views import ViewAugmentation
@@ -86,6 +87,7 @@ def train_mcl(
     *,
     num_stages: int = 2,
     num_clusters: int = 10,
+    resume: str | None = None,
     **trainer_options: Any,
 ) -> MCLRun:
     """Train ``num_stages`` MCL stages of ``config.method``.
@@ -97,6 +99,9 @@ def train_mcl(
         augmentation: the view pipeline.
         num_stages: S >= 1 (1 is plain training).
         num_clusters: K of every stage's k-means (paper: 10).
+        resume: ``"last"`` continues every stage from ``out_dir/stage{s}/checkpoints`` (finished
+            stages are reloaded, the interrupted one continues, later ones start); ``None``
+            starts fresh. The k-means of a stage is seeded, so it gives the same clusters again.
         **trainer_options: passed to :func:`cl_core.training.make_trainer`.
 
     Returns:
@@ -107,7 +112,9 @@ def train_mcl(
     if not 2 <= num_clusters <= len(split.train_x):
         raise ValueError(f"num_clusters must be in [2, {len(split.train_x)}], got {num_clusters}")
     out_dir = Path(out_dir)
-    first = train(config, split, out_dir / "stage0", augmentation, **trainer_options)
+    if resume not in (None, "last"):
+        raise ValueError(f"resume must be None or 'last' for MCL, got {resume!r}")
+    first = train(config, split, out_dir / "stage0", augmentation, resume=resume, **trainer_options)
     stages = [first.module]
     elapsed, samples = first.train_time_s, first.samples_seen
     assignments: list[Tensor] = []
@@ -124,11 +131,10 @@ def train_mcl(
         loader = cluster_conditioned_loader(split, labels, config.batch_size, seed=config.seed)
         options: dict[str, Any] = {"enable_model_summary": False, "tensorboard": False}
         options.update(trainer_options)
-        trainer = make_trainer(
-            out_dir / f"stage{stage}", max_epochs=config.epochs, seed=config.seed, **options
-        )
+        stage_dir = out_dir / f"stage{stage}"
+        trainer = make_trainer(stage_dir, max_epochs=config.epochs, seed=config.seed, **options)
         started = time.perf_counter()
-        trainer.fit(module, loader)
+        trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(stage_dir)))
         elapsed += time.perf_counter() - started
         samples += trainer.global_step * loader.batch_sampler.batch_size
         stages.append(module)

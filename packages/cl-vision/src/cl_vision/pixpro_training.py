@@ -6,6 +6,9 @@ a momentum key encoder (m = 1 - (1 - 0.99)(cos(pi k / K) + 1) / 2), and the pixe
 consistency loss (:mod:`cl_vision.losses.pixpro`) in both view orders. Baseline in the same run:
 SimCLR (NT-Xent on pooled projections of the same two crops) on the same encoder.
 
+Training runs on :func:`cl_core.training.make_trainer` (progress bar, atomic checkpoints,
+``resume="last"``), the same engine as the other vision methods.
+
 Evaluation on frozen backbones: the image-level linear probe (item class) on pooled features, and a
 dense probe - logistic regression from each feature-map cell's vector to whether the item covers
 that cell (more than half its pixels non-zero; a real label: Fashion-MNIST has a black background).
@@ -15,15 +18,22 @@ from __future__ import annotations
 
 import copy
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import numpy as np
+import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.data import TensorDataset
 
 from cl_core.evaluation import linear_probe_accuracy
 from cl_core.losses import nt_xent
+from cl_core.training import make_trainer, resolve_resume, resumable_loader, step_generator
+from cl_core.training.trainer import checkpoint_dir
 from cl_vision.data import ImageSplit
 from cl_vision.encoders import SmallResNet
 from cl_vision.losses.pixpro import (
@@ -96,60 +106,129 @@ def momentum_at(step: int, total: int, base: float) -> float:
     return 1 - (1 - base) * (math.cos(math.pi * step / max(total, 1)) + 1) / 2
 
 
-def train_dense_encoder(split: ImageSplit, config: PixProConfig) -> SmallResNet:
-    """Train a :class:`SmallResNet` with PixPro or SimCLR on ``split.train_x``; return it (eval)."""
+def dense_backbone(image_shape: tuple[int, int, int]) -> SmallResNet:
+    """The PixPro backbone for ``(C, H, W)`` images: a stride-2 stem from 16 pixels up (28x28 gives
+    a 4x4 map), a stride-1 stem below (8x8 digits give a 2x2 map)."""
+    channels, height, width = image_shape
+    return SmallResNet(channels, stem_stride=2 if min(height, width) >= 16 else 1)
+
+
+class PixProModule(pl.LightningModule):
+    """PixPro (or the SimCLR baseline on the same crops) as a Lightning module.
+
+    Each step draws two crop boxes per image from a generator seeded by ``(seed, step, rank)``
+    (identical after a resume); the key encoder follows the online one with PixPro's cosine
+    momentum schedule after every optimizer step.
+
+    Args:
+        image_shape: ``(C, H, W)`` of the training images.
+        config: the run settings.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], config: PixProConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = dense_backbone(image_shape)
+        self.projector = DenseProjector(self.backbone.feature_dim, config.projection_dim)
+        self.propagation = PixelPropagation(config.projection_dim, gamma=config.gamma)
+        self.key_backbone = copy.deepcopy(self.backbone)
+        self.key_projector = copy.deepcopy(self.projector)
+        for parameter in [*self.key_backbone.parameters(), *self.key_projector.parameters()]:
+            parameter.requires_grad_(False)
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> Tensor:
+        images = batch[0]
+        generator = step_generator(self.config.seed, self.global_step, self.global_rank)
+        boxes_a = random_crop_boxes(images.shape[0], generator).to(images.device)
+        boxes_b = random_crop_boxes(images.shape[0], generator).to(images.device)
+        view_a, view_b = crop_views(images, boxes_a), crop_views(images, boxes_b)
+        maps_a = self.projector(self.backbone.feature_map(view_a))
+        maps_b = self.projector(self.backbone.feature_map(view_b))
+        if self.config.method == "simclr":
+            loss = nt_xent(maps_a.mean(dim=(2, 3)), maps_b.mean(dim=(2, 3)), temperature=0.2)
+        else:
+            with torch.no_grad():
+                key_a = self.key_projector(self.key_backbone.feature_map(view_a))
+                key_b = self.key_projector(self.key_backbone.feature_map(view_b))
+            size = tuple(maps_a.shape[-2:])
+            mask_ab = pixpro_positive_mask(boxes_a, boxes_b, size, threshold=self.config.threshold)
+            loss = pixel_consistency_loss(self.propagation(maps_a), key_b, mask_ab)
+            loss = loss + pixel_consistency_loss(
+                self.propagation(maps_b), key_a, mask_ab.transpose(1, 2)
+            )
+        self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
+        return loss
+
+    @torch.no_grad()
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.config.method != "pixpro":
+            return
+        total = int(self.trainer.estimated_stepping_batches)
+        momentum = momentum_at(self.global_step, total, self.config.base_momentum)
+        pairs = ((self.backbone, self.key_backbone), (self.projector, self.key_projector))
+        for online, key in pairs:
+            for p, q in zip(online.parameters(), key.parameters(), strict=True):
+                q.mul_(momentum).add_(p.detach(), alpha=1 - momentum)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        online = [*self.backbone.parameters(), *self.projector.parameters()]
+        return torch.optim.Adam([*online, *self.propagation.parameters()], lr=self.config.lr)
+
+
+@dataclass
+class DenseRun:
+    """The trained backbone (eval mode), the training wall time and the images processed."""
+
+    backbone: SmallResNet
+    train_time_s: float
+    samples_seen: int
+
+
+def train_dense_encoder(
+    split: ImageSplit,
+    config: PixProConfig,
+    out_dir: str | Path,
+    *,
+    resume: str | None = None,
+    callbacks: Sequence[Any] = (),
+    **trainer_options: Any,
+) -> DenseRun:
+    """Train a :class:`SmallResNet` with PixPro or SimCLR on ``split.train_x``.
+
+    Args:
+        split: the images (labels are not used).
+        config: the run settings.
+        out_dir: run folder (logs, ``checkpoints/last.ckpt``).
+        resume: ``None``, ``"last"`` or a checkpoint path.
+        callbacks: extra Lightning callbacks.
+        **trainer_options: more :func:`cl_core.training.make_trainer` arguments (e.g.
+            ``progress_bar=False``).
+
+    Raises:
+        ValueError: ``config.batch_size`` exceeds the training images.
+    """
+    if config.batch_size > len(split.train_x):
+        raise ValueError(
+            f"batch_size must be <= the {len(split.train_x)} training images, "
+            f"got {config.batch_size}"
+        )
     torch.manual_seed(config.seed)
-    backbone = SmallResNet(split.image_shape[0], stem_stride=2)
-    projector = DenseProjector(backbone.feature_dim, config.projection_dim)
-    propagation = PixelPropagation(config.projection_dim, gamma=config.gamma)
-    online = nn.ModuleList([backbone, projector, propagation])
-    key_backbone, key_projector = copy.deepcopy(backbone), copy.deepcopy(projector)
-    for parameter in [*key_backbone.parameters(), *key_projector.parameters()]:
-        parameter.requires_grad_(False)
-    optimizer = torch.optim.Adam(online.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    images = split.train_x
-    steps_per_epoch = images.shape[0] // config.batch_size
-    total, step = steps_per_epoch * config.epochs, 0
-    online.train()
-    for _ in range(config.epochs):
-        order = torch.from_numpy(rng.permutation(images.shape[0]))
-        for k in range(steps_per_epoch):
-            batch = images[order[k * config.batch_size : (k + 1) * config.batch_size]]
-            boxes_a = random_crop_boxes(batch.shape[0], generator)
-            boxes_b = random_crop_boxes(batch.shape[0], generator)
-            view_a, view_b = crop_views(batch, boxes_a), crop_views(batch, boxes_b)
-            maps_a = projector(backbone.feature_map(view_a))
-            maps_b = projector(backbone.feature_map(view_b))
-            if config.method == "simclr":
-                loss = nt_xent(maps_a.mean(dim=(2, 3)), maps_b.mean(dim=(2, 3)), temperature=0.2)
-            else:
-                with torch.no_grad():
-                    key_a = key_projector(key_backbone.feature_map(view_a))
-                    key_b = key_projector(key_backbone.feature_map(view_b))
-                size = tuple(maps_a.shape[-2:])
-                mask_ab = pixpro_positive_mask(boxes_a, boxes_b, size, threshold=config.threshold)
-                loss = pixel_consistency_loss(propagation(maps_a), key_b, mask_ab)
-                loss = loss + pixel_consistency_loss(
-                    propagation(maps_b), key_a, mask_ab.transpose(1, 2)
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            if config.method == "pixpro":
-                momentum = momentum_at(step, total, config.base_momentum)
-                with torch.no_grad():
-                    for online_module, key_module in (
-                        (backbone, key_backbone),
-                        (projector, key_projector),
-                    ):
-                        for p, q in zip(
-                            online_module.parameters(), key_module.parameters(), strict=True
-                        ):
-                            q.mul_(momentum).add_(p.detach(), alpha=1 - momentum)
-    return backbone.eval()
+    module = PixProModule(split.image_shape, config)
+    loader = resumable_loader(TensorDataset(split.train_x), config.batch_size, seed=config.seed)
+    options: dict[str, Any] = {
+        "enable_model_summary": False,
+        "tensorboard": False,
+        # Log at least once per epoch even when an epoch has fewer than 10 steps.
+        "log_every_n_steps": min(10, len(loader)),
+    }
+    options.update(trainer_options)
+    trainer = make_trainer(
+        out_dir, max_epochs=config.epochs, seed=config.seed, callbacks=callbacks, **options
+    )
+    started = time.perf_counter()
+    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
+    elapsed = time.perf_counter() - started
+    return DenseRun(module.backbone.eval(), elapsed, trainer.global_step * config.batch_size)
 
 
 @torch.no_grad()

@@ -11,17 +11,23 @@ information term (``lambda_jem = 0``).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-import numpy as np
+import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.data import Dataset
 
 from cl_core.evaluation import linear_probe_accuracy
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import nt_xent, sepclr
+from cl_core.training import make_trainer, resolve_resume, resumable_loader, step_generator
+from cl_core.training.trainer import checkpoint_dir
 from cl_vision.contrastive_analysis import AnalysisSplit, ContrastiveAnalysisData
 from cl_vision.encoders import SmallResNet
 from cl_vision.views import ViewAugmentation
@@ -78,13 +84,18 @@ class SepCLRConfig:
 class TwoSpaceEncoder(nn.Module):
     """A small ResNet with a common head and a salient head (SepCLR's architecture).
 
+    Args:
+        space_dim: size of each space.
+        in_channels: image channels.
+        stem_stride: stride of the backbone's stem (2 for 28x28 and larger images).
+
     Shapes:
-        ``(N, 1, 28, 28) -> ((N, space_dim), (N, space_dim))``.
+        ``(N, in_channels, H, W) -> ((N, space_dim), (N, space_dim))``.
     """
 
-    def __init__(self, space_dim: int = 32) -> None:
+    def __init__(self, space_dim: int = 32, in_channels: int = 1, stem_stride: int = 2) -> None:
         super().__init__()
-        self.backbone = SmallResNet(1, stem_stride=2)
+        self.backbone = SmallResNet(in_channels, stem_stride=stem_stride)
         width = self.backbone.feature_dim
         self.common = ProjectionMLP(width, space_dim, hidden_dim=width, num_layers=2)
         self.salient = ProjectionMLP(width, space_dim, hidden_dim=width, num_layers=2)
@@ -94,66 +105,142 @@ class TwoSpaceEncoder(nn.Module):
         return self.common(features), self.salient(features)
 
 
-def _balanced_batches(is_target: Tensor, batch_size: int, rng: np.random.Generator) -> list[Tensor]:
-    """One epoch of batches, each half target and half background (drop the remainder)."""
-    target = rng.permutation(np.flatnonzero(is_target.numpy()))
-    background = rng.permutation(np.flatnonzero(~is_target.numpy()))
-    half = batch_size // 2
-    steps = min(len(target), len(background)) // half
-    return [
-        torch.from_numpy(
-            np.concatenate(
-                [target[k * half : (k + 1) * half], background[k * half : (k + 1) * half]]
+class TargetBackgroundPairs(Dataset):
+    """Item k is ``(target image k mod T, background image k mod B)``: every batch of pairs is
+    half target, half background, and the smaller group is repeated to the larger's length."""
+
+    def __init__(self, split: AnalysisSplit) -> None:
+        self.target = split.images[split.is_target]
+        self.background = split.images[~split.is_target]
+        if len(self.target) == 0 or len(self.background) == 0:
+            raise ValueError(
+                "split must hold target and background images, got "
+                f"{len(self.target)} target and {len(self.background)} background"
             )
+
+    def __len__(self) -> int:
+        return max(len(self.target), len(self.background))
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return (
+            self.target[index % len(self.target)],
+            self.background[index % len(self.background)],
         )
-        for k in range(steps)
-    ]
+
+
+class SepCLRModule(pl.LightningModule):
+    """SepCLR (or the single-space SimCLR baseline) on target + background batches.
+
+    Views come from a generator seeded by ``(seed, step, rank)``, identical after a resume.
+    SimCLR trains only the common head (one space), with NT-Xent at temperature 0.1.
+    """
+
+    def __init__(
+        self,
+        config: SepCLRConfig,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        augmentation: ViewAugmentation | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        channels, height, width = image_shape
+        self.model = TwoSpaceEncoder(
+            config.space_dim, channels, stem_stride=2 if min(height, width) >= 16 else 1
+        )
+        self.augmentation = augmentation or ANALYSIS_AUGMENTATION
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> Tensor:
+        target, background = batch
+        images = torch.cat([target, background])
+        is_target = torch.arange(len(images), device=images.device) < len(target)
+        generator = step_generator(self.config.seed, self.global_step, self.global_rank)
+        first = self.augmentation(images, generator)
+        second = self.augmentation(images, generator)
+        common1, salient1 = self.model(first)
+        common2, salient2 = self.model(second)
+        if self.config.method == "simclr":
+            loss = nt_xent(common1, common2, temperature=0.1)
+        else:
+            loss = sepclr(
+                common1,
+                common2,
+                salient1,
+                salient2,
+                is_target,
+                temperature=self.config.temperature,
+                beta_salient=self.config.beta_salient,
+                beta_reg=self.config.beta_reg,
+                lambda_jem=self.config.lambda_jem,
+            )
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(images))
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+
+
+@dataclass
+class SepCLRRun:
+    """The trained two-space encoder (eval mode), its wall time and the images processed."""
+
+    model: TwoSpaceEncoder
+    train_time_s: float
+    samples_seen: int
 
 
 def train_two_space_encoder(
     split: AnalysisSplit,
     config: SepCLRConfig,
+    out_dir: str | Path,
     *,
     augmentation: ViewAugmentation | None = None,
-    progress_bar: bool = False,
-) -> TwoSpaceEncoder:
-    """Train a :class:`TwoSpaceEncoder` with ``config.method`` on ``split`` (plain PyTorch loop).
+    resume: str | None = None,
+    callbacks: Sequence[Any] = (),
+    **trainer_options: Any,
+) -> SepCLRRun:
+    """Train a :class:`TwoSpaceEncoder` with ``config.method`` on ``split``.
 
-    SimCLR trains only the common head (one space), with NT-Xent at temperature 0.1.
+    Every batch holds ``batch_size / 2`` target and as many background images (the smaller group
+    is repeated), trained by :func:`cl_core.training.make_trainer` (progress bar, atomic
+    checkpoints, ``resume="last"``).
+
+    Args:
+        split: target and background images.
+        config: the run settings.
+        out_dir: run folder (logs, ``checkpoints/last.ckpt``).
+        augmentation: the views (default :data:`ANALYSIS_AUGMENTATION`).
+        resume: ``None``, ``"last"`` or a checkpoint path.
+        callbacks: extra Lightning callbacks.
+        **trainer_options: more :func:`cl_core.training.make_trainer` arguments.
+
+    Raises:
+        ValueError: the split lacks target or background images, or holds fewer pairs than
+            ``batch_size / 2``.
     """
-    from tqdm.auto import tqdm
-
+    pairs = TargetBackgroundPairs(split)
+    half = config.batch_size // 2
+    if half > len(pairs):
+        raise ValueError(
+            f"batch_size must be <= twice the {len(pairs)} target/background pairs, "
+            f"got {config.batch_size}"
+        )
     torch.manual_seed(config.seed)
-    model = TwoSpaceEncoder(config.space_dim)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    views = augmentation or ANALYSIS_AUGMENTATION
-    generator = torch.Generator().manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    model.train()
-    for _ in tqdm(range(config.epochs), desc=config.method, disable=not progress_bar):
-        for index in _balanced_batches(split.is_target, config.batch_size, rng):
-            images = split.images[index]
-            first, second = views(images, generator), views(images, generator)
-            common1, salient1 = model(first)
-            common2, salient2 = model(second)
-            if config.method == "simclr":
-                loss = nt_xent(common1, common2, temperature=0.1)
-            else:
-                loss = sepclr(
-                    common1,
-                    common2,
-                    salient1,
-                    salient2,
-                    split.is_target[index],
-                    temperature=config.temperature,
-                    beta_salient=config.beta_salient,
-                    beta_reg=config.beta_reg,
-                    lambda_jem=config.lambda_jem,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    return model.eval()
+    module = SepCLRModule(config, tuple(split.images.shape[1:]), augmentation)
+    loader = resumable_loader(pairs, half, seed=config.seed)
+    options: dict[str, Any] = {
+        "enable_model_summary": False,
+        "tensorboard": False,
+        # Log at least once per epoch even when an epoch has fewer than 10 steps.
+        "log_every_n_steps": min(10, len(loader)),
+    }
+    options.update(trainer_options)
+    trainer = make_trainer(
+        out_dir, max_epochs=config.epochs, seed=config.seed, callbacks=callbacks, **options
+    )
+    started = time.perf_counter()
+    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
+    elapsed = time.perf_counter() - started
+    return SepCLRRun(module.model.eval(), elapsed, trainer.global_step * 2 * half)
 
 
 @torch.no_grad()
@@ -170,27 +257,61 @@ def embed_spaces(
     return torch.cat(commons), torch.cat(salients)
 
 
+def _spaces(
+    model: TwoSpaceEncoder, data: ContrastiveAnalysisData
+) -> dict[str, tuple[Tensor, Tensor]]:
+    """``{"salient": (train, test), "common": (train, test)}`` embeddings."""
+    train_common, train_salient = embed_spaces(model, data.train.images)
+    test_common, test_salient = embed_spaces(model, data.test.images)
+    return {"salient": (train_salient, test_salient), "common": (train_common, test_common)}
+
+
+def _salient_attribute_probe(
+    data: ContrastiveAnalysisData, train_x: Tensor, test_x: Tensor
+) -> float:
+    train_t, test_t = data.train.is_target, data.test.is_target
+    return linear_probe_accuracy(
+        train_x[train_t], data.train.digit[train_t], test_x[test_t], data.test.digit[test_t]
+    )
+
+
 def space_probe_scores(model: TwoSpaceEncoder, data: ContrastiveAnalysisData) -> dict[str, float]:
     """Linear-probe accuracies of each attribute from each space (test images).
 
     ``digit_from_salient`` / ``digit_from_common``: digit class on target images (chance 0.1);
     ``item_from_common`` / ``item_from_salient``: item class on all images (chance 0.1).
     """
-    train_common, train_salient = embed_spaces(model, data.train.images)
-    test_common, test_salient = embed_spaces(model, data.test.images)
-    train_t, test_t = data.train.is_target, data.test.is_target
     scores: dict[str, float] = {}
-    for name, train_x, test_x in (
-        ("salient", train_salient, test_salient),
-        ("common", train_common, test_common),
-    ):
-        scores[f"digit_from_{name}"] = linear_probe_accuracy(
-            train_x[train_t], data.train.digit[train_t], test_x[test_t], data.test.digit[test_t]
-        )
+    for name, (train_x, test_x) in _spaces(model, data).items():
+        scores[f"digit_from_{name}"] = _salient_attribute_probe(data, train_x, test_x)
         scores[f"item_from_{name}"] = linear_probe_accuracy(
             train_x, data.train.item, test_x, data.test.item
         )
     return scores
+
+
+def target_class_scores(model: TwoSpaceEncoder, data: ContrastiveAnalysisData) -> dict[str, float]:
+    """Probes of the salient attribute only (the target class, ``data.*.digit``) from each space,
+    for data without a common-attribute label (user folders): ``target_class_from_salient`` should
+    clearly beat ``target_class_from_common``."""
+    return {
+        f"target_class_from_{name}": _salient_attribute_probe(data, train_x, test_x)
+        for name, (train_x, test_x) in _spaces(model, data).items()
+    }
+
+
+def salient_norms(model: TwoSpaceEncoder, split: AnalysisSplit) -> dict[str, float]:
+    """Mean L2 norm of the salient code on target and on background images.
+
+    SepCLR pulls background salient codes to the null vector, so a trained model shows
+    ``salient_norm_background`` well below ``salient_norm_target`` (needs no labels).
+    """
+    _, salient = embed_spaces(model, split.images)
+    norms = salient.norm(dim=1)
+    return {
+        "salient_norm_target": float(norms[split.is_target].mean()),
+        "salient_norm_background": float(norms[~split.is_target].mean()),
+    }
 
 
 def raw_pixel_probe_scores(data: ContrastiveAnalysisData) -> dict[str, float]:
@@ -206,9 +327,18 @@ def raw_pixel_probe_scores(data: ContrastiveAnalysisData) -> dict[str, float]:
 
 
 def run_sepclr_comparison(
-    data: ContrastiveAnalysisData, config: SepCLRConfig, *, progress_bar: bool = False
+    data: ContrastiveAnalysisData,
+    config: SepCLRConfig,
+    out_dir: str | Path,
+    **trainer_options: Any,
 ) -> dict[str, Any]:
     """SepCLR, SepCLR without k-JEM and single-space SimCLR on the same data, probed alike.
+
+    Args:
+        data: train and test splits.
+        config: the SepCLR settings (the baselines change only what they must).
+        out_dir: parent folder; each run trains in ``out_dir/<name>``.
+        **trainer_options: :func:`cl_core.training.make_trainer` arguments.
 
     Returns:
         ``{"sepclr": scores, "sepclr_no_jem": scores, "simclr": scores}`` where each ``scores``
@@ -221,8 +351,10 @@ def run_sepclr_comparison(
         ("simclr", replace(config, method="simclr")),
     )
     for name, run_config in runs:
-        model = train_two_space_encoder(data.train, run_config, progress_bar=progress_bar)
-        scores = space_probe_scores(model, data)
+        run = train_two_space_encoder(
+            data.train, run_config, Path(out_dir) / name, **trainer_options
+        )
+        scores = space_probe_scores(run.model, data)
         if name == "simclr":
             scores = {k: v for k, v in scores.items() if k.endswith("_from_common")}
         results[name] = scores

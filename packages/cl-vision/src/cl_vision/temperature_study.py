@@ -10,8 +10,11 @@ uniformity.
 
 :func:`sweep_temperatures` trains SimCLR (NT-Xent) at each ``tau`` and the hard-negative InfoNCE
 (:func:`cl_core.losses.hard_negative_info_nce`) at the largest ``tau``, and records per run the
-uniformity ``log E exp(-2 ||z_i - z_j||^2)``, the tolerance ``E[z_i . z_j | same class]`` and the
-kNN / linear-probe accuracy. :func:`plot_sweep` draws the three curves.
+uniformity ``log E exp(-2 ||z_i - z_j||^2)``, the tolerance ``E[z_i . z_j | same class]`` (both on
+the normalised projection-head outputs the loss sees) and the kNN / linear-probe accuracy.
+:func:`plot_sweep` draws the three curves. Train long enough for the geometry to settle: after
+~100 steps on Fashion-MNIST the tolerance still falls by several hundredths per epoch and the
+ordering across temperatures is noise; at 780 steps it rises monotonically with ``tau``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The work behind ``cl-train vision`` (imported only when the command runs).
 
-Writes into ``--out``: ``checkpoints/last.ckpt`` (atomic, resumable with ``--resume``),
+``--method mcl / pixpro / sepclr`` run their own recipes (:mod:`cl_vision.train_recipes`).
+Otherwise writes into ``--out``: ``checkpoints/last.ckpt`` (atomic, resumable with ``--resume``),
 ``results.json`` (method metrics next to the raw-pixel and random-init baselines, data card,
 settings), ``embeddings.npz`` (frozen test features and labels) and ``spectrum.png`` (singular
 spectrum and 2-D projection of the test features).
@@ -16,6 +17,8 @@ import numpy as np
 
 from cl_core.cli import UserFacingError, prepare_out_dir, trainer_options
 from cl_core.io import atomic_write_text
+from cl_vision.cli import RECIPE_METHODS, resolved_lr
+from cl_vision.train_recipes import check_recipe_flags, recipe_runner
 
 
 def train_from_args(args: argparse.Namespace) -> int:
@@ -28,7 +31,10 @@ def train_from_args(args: argparse.Namespace) -> int:
     from cl_vision.training import TrainConfig, build_module, train
     from cl_vision.views import default_augmentation
 
+    check_recipe_flags(args)
     out = prepare_out_dir(args.out)
+    if args.method in RECIPE_METHODS:
+        return recipe_runner(args.method)(args, out)
     try:
         split = load_image_split(
             args.data,
@@ -41,7 +47,7 @@ def train_from_args(args: argparse.Namespace) -> int:
             method=args.method,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            lr=args.lr,
+            lr=resolved_lr(args),
             num_views=args.views,
             temperature=args.temperature,
             encoder=args.encoder,
