@@ -61,6 +61,27 @@ RECIPES: tuple[BenchRecipe, ...] = (
         ),
     ),
     BenchRecipe(
+        method="grounded-language",
+        modality="multimodal",
+        datasets=(EMOJI,),
+        run="cl_multimodal.bench_run:run_grounded_language",
+        paper=(
+            "visually grounded word space of a CLIP text tower (CLIP, Radford et al. 2021, "
+            "arXiv:2103.00020; grounding check as in Vokenization, Tan & Bansal 2020, "
+            "arXiv:2010.06775) (baselines: text tower at init, MiniLM text-only)"
+        ),
+    ),
+    BenchRecipe(
+        method="clip-ssl-addons",
+        modality="multimodal",
+        datasets=(EMOJI,),
+        run="cl_multimodal.bench_run:run_clip_ssl_addons",
+        paper=(
+            "CL2L and SiamLIP, Fini et al. 2023, arXiv:2305.08675 (metrics: SiamLIP = CL2L + "
+            "SiamLIP; baselines: CL2L alone, improved CLIP)"
+        ),
+    ),
+    BenchRecipe(
         method="negclip",
         modality="multimodal",
         datasets=(SHAPES,),
