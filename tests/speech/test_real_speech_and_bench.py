@@ -68,7 +68,8 @@ def test_recipes_run_with_the_smoke_profile(recipe, tiny_corpus, tmp_path, monke
         assert set(row.baselines) == {"replay", "kd", "finetune"}
         assert row.data_kind == "synthesized" and "Synthesized" in row.notes
         summary = json.loads((tmp_path / "speech-fsc-synth" / "summary.json").read_text())
-        assert set(summary) == {"coconut", "replay", "kd", "finetune"}
+        assert set(summary) == {"seeds", "coconut", "replay", "kd", "finetune"}
+        assert summary["seeds"] == [0] and row.metrics["forgetting_std"] == 0.0
         assert (tmp_path / "speech-fsc-synth" / "accuracy.png").exists()
     else:
         assert row.data_kind == "real"

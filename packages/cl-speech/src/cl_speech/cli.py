@@ -58,20 +58,20 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--nspt-weight",
         type=float,
-        default=0.5,
-        help="COCONUT lambda_1, weight of the NSPT loss (default: 0.5)",
+        default=0.01,
+        help="COCONUT lambda_1, weight of the NSPT loss (default: 0.01, chosen on validation)",
     )
     parser.add_argument(
         "--mm-weight",
         type=float,
-        default=0.1,
-        help="COCONUT lambda_2, weight of the audio-text loss (default: 0.1)",
+        default=0.05,
+        help="COCONUT lambda_2, audio-text loss weight (default: 0.05, chosen on validation)",
     )
     parser.add_argument(
         "--temperature",
         type=positive_float,
-        default=0.1,
-        help="temperature of the COCONUT losses (default: 0.1)",
+        default=0.5,
+        help="temperature of the COCONUT losses (default: 0.5, chosen on validation)",
     )
     parser.add_argument(
         "--validation",
@@ -101,7 +101,49 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--workers", type=positive_int, default=2, help="parallel synthesizer processes"
     )
     make.set_defaults(func=run_make_data)
+    _register_sweep(steps)
     return parser
+
+
+def _float_list(text: str) -> list[float]:
+    """``argparse`` type: comma-separated floats, e.g. ``0.01,0.05,0.2``."""
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, e.g. 0.01,0.2; got {text!r}"
+        ) from None
+
+
+def _register_sweep(steps: argparse._SubParsersAction) -> None:
+    sweep = steps.add_parser(
+        "sweep",
+        help="choose COCONUT's weights and temperature on held-out training voices",
+        description=(
+            "Run replay-only and COCONUT at every (nspt weight, mm weight, temperature) of a grid "
+            "on the validation split (held-out training voices; the test voices are not used). "
+            "Writes OUT/sweep.json after every configuration (rerun to resume) and prints a "
+            "table, best score (average accuracy - forgetting) first."
+        ),
+    )
+    sweep.add_argument("--data", type=Path, required=True, metavar="CACHE", help="corpus folder")
+    sweep.add_argument("--out", type=Path, required=True, help="output folder")
+    sweep.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sweep.add_argument("--tasks", type=positive_int, default=3, help="tasks (default: 3)")
+    sweep.add_argument("--epochs", type=positive_int, default=12, help="epochs (default: 12)")
+    sweep.add_argument(
+        "--buffer-size", type=positive_int, default=48, help="replay buffer (default: 48)"
+    )
+    sweep.add_argument(
+        "--nspt-weights", type=_float_list, default=[0.01, 0.05, 0.2], help="lambda_1 grid"
+    )
+    sweep.add_argument(
+        "--mm-weights", type=_float_list, default=[0.01, 0.05, 0.2], help="lambda_2 grid"
+    )
+    sweep.add_argument(
+        "--temperatures", type=_float_list, default=[0.1, 0.5], help="temperature grid"
+    )
+    sweep.set_defaults(func=run_sweep)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -113,6 +155,17 @@ def run_train(args: argparse.Namespace) -> int:
         return train_from_args(args)
 
     return run_with_user_errors("cl-train speech", train)
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Run ``sweep``; a user error is printed in one line and gives exit status 2."""
+
+    def sweep() -> int:
+        from cl_speech.train_command import sweep_from_args
+
+        return sweep_from_args(args)
+
+    return run_with_user_errors("cl-train speech sweep", sweep)
 
 
 def run_make_data(args: argparse.Namespace) -> int:

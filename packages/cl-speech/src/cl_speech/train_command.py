@@ -68,3 +68,37 @@ def train_from_args(args: argparse.Namespace) -> int:
     print(json.dumps({"method": args.method, **result.summary()}, indent=2))
     print(f"results: {out / 'results.json'}")
     return 0
+
+
+def sweep_from_args(args: argparse.Namespace) -> int:
+    """Sweep COCONUT's hyper-parameters on the validation split; print the table; exit 0."""
+    from cl_speech.audio import AudioFileError
+    from cl_speech.continual import ContinualConfig
+    from cl_speech.data.manifest import ManifestError
+    from cl_speech.dataset import load_slu_data, validation_split
+    from cl_speech.sweep import best_point, format_table, run_sweep, sweep_grid
+
+    out = prepare_out_dir(args.out)
+    try:
+        points = sweep_grid(args.nspt_weights, args.mm_weights, args.temperatures)
+        data = validation_split(load_slu_data(args.data, seed=args.seed), seed=args.seed)
+        if args.tasks > len(data.intent_names):
+            raise ValueError(
+                f"--tasks must be at most the number of intents ({len(data.intent_names)}), "
+                f"got {args.tasks}"
+            )
+        base = ContinualConfig(
+            num_tasks=args.tasks, epochs=args.epochs, buffer_size=args.buffer_size, seed=args.seed
+        )
+    except (ManifestError, AudioFileError, ValueError) as error:
+        raise UserFacingError(str(error)) from None
+    print("scoring on held-out training voices (validation); the test voices are not used")
+    rows = run_sweep(data, base, points, out)
+    print(format_table(rows))
+    best = best_point(rows)
+    print(
+        f"best on validation: --nspt-weight {best['nspt_weight']:g} --mm-weight "
+        f"{best['mm_weight']:g} --temperature {best['temperature']:g}"
+    )
+    print(f"results: {out / 'sweep.json'}")
+    return 0
