@@ -138,6 +138,7 @@ def test_bench_and_cli_modules_import_without_torch():
         "rm-margin",
         "rm-contrastive",
         "rm-swav",
+        "rm-bt-finetune",
         "rm-metarm",
         "sirl",
     }

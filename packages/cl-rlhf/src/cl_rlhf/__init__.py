@@ -5,6 +5,7 @@
 - :mod:`cl_rlhf.encoding`, :mod:`cl_rlhf.features`: frozen Hugging Face encoder features (mean
   pooling, on-disk cache) of the final responses or of whole dialogues.
 - :mod:`cl_rlhf.reward_head`, :mod:`cl_rlhf.training`: MLP reward head and its training loop.
+- :mod:`cl_rlhf.finetune`: encoder + head trained jointly (fine-tuned backbone), save / load.
 - :mod:`cl_rlhf.losses`: Bradley-Terry loss (label smoothing, adaptive margin), the SimCSE and
   SwAV auxiliaries on reward-model representations, SIRL's similarity-query loss.
 - :mod:`cl_rlhf.strength`: preference strength from an ensemble of reward heads (out of fold).

@@ -52,6 +52,14 @@ RECIPES: tuple[BenchRecipe, ...] = (
         for name in ("flip", "smooth", "margin", "contrastive", "swav")
     ),
     BenchRecipe(
+        method="rm-bt-finetune",
+        modality="rlhf",
+        datasets=DATASETS,
+        run="cl_rlhf.bench_run:run_bt_finetune",
+        profiles=("full",),
+        paper=_PAPER + "; BT with the encoder's last 2 blocks fine-tuned (full profile only)",
+    ),
+    BenchRecipe(
         method="rm-metarm",
         modality="rlhf",
         datasets=(LENGTH_SHIFT,),

@@ -1,10 +1,11 @@
-"""``cl-train rlhf``: train a reward head on any chosen/rejected JSON Lines file.
+"""``cl-train rlhf``: train a reward model on any chosen/rejected JSON Lines file.
 
 Registration imports only the standard library and :mod:`cl_core.cli`; the training code (torch,
 transformers) is imported when the command runs.
 
 Example:
     cl-train rlhf --method flip --pairs pairs.jsonl --out runs/rm-flip
+    cl-train rlhf --backbone finetune --finetune-layers 2 --pairs pairs.jsonl --out runs/rm-ft
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ from cl_core.cli import positive_float, positive_int, run_with_user_errors, time
 PROG = "cl-train rlhf"
 METHOD_CHOICES = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
 VIEW_CHOICES = ("response", "dialogue")
+BACKBONE_CHOICES = ("frozen", "finetune")
+DEFAULT_EPOCHS = {"frozen": 10, "finetune": 2}
+
+
+def _layers(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        message = f"expected 'all' or an integer >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'all' or an integer >= 1, got {value}")
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -36,9 +52,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "rlhf",
         help="reward model on preference pairs (Bradley-Terry, strength-aware, contrastive)",
         description=(
-            "Train a reward head on frozen encoder features of chosen/rejected dialogues "
-            "(Secrets of RLHF Part II, arXiv:2401.06080). Writes reward_head.pt, metrics.json "
-            "and a feature cache to --out."
+            "Train a reward head on frozen encoder features of chosen/rejected dialogues, or "
+            "fine-tune the encoder with it (Secrets of RLHF Part II, arXiv:2401.06080). Writes "
+            "metrics.json, a feature cache and reward_head.pt (frozen) or model/ (finetune) "
+            "to --out."
         ),
     )
     parser.add_argument(
@@ -64,6 +81,26 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="local Hugging Face encoder folder (default: the packaged all-MiniLM-L6-v2)",
     )
     parser.add_argument(
+        "--backbone",
+        choices=BACKBONE_CHOICES,
+        default="frozen",
+        help="frozen: head on cached encoder features (default); finetune: train the encoder's "
+        "last --finetune-layers blocks jointly with the head (writes model/)",
+    )
+    parser.add_argument(
+        "--finetune-layers",
+        type=_layers,
+        default=2,
+        metavar="N|all",
+        help="--backbone finetune: trainable transformer blocks, counted from the top (default: 2)",
+    )
+    parser.add_argument(
+        "--encoder-lr",
+        type=positive_float,
+        default=2e-5,
+        help="--backbone finetune: encoder learning rate (default: 2e-05; --lr is the head's)",
+    )
+    parser.add_argument(
         "--view",
         choices=VIEW_CHOICES,
         default="response",
@@ -86,7 +123,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=0.0,
         help="inject label flips into this share of the training pairs (default: 0)",
     )
-    parser.add_argument("--epochs", type=positive_int, default=10, help="default: 10")
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="default: 10 (frozen), 2 (finetune)",
+    )
     parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="default: 0.001")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")

@@ -134,21 +134,63 @@ def fit_method(
             f"strength must cover the {chosen.shape[0]} training pairs, got shape "
             f"{tuple(strength.mean.shape)}"
         )
-    suspects = strength.suspect if weakest_fraction is None else strength.weakest(weakest_fraction)
+    adjust = strength_adjustments(method, strength, weakest_fraction)
     if method == "flip":
-        swap = suspects.unsqueeze(1)
-        head = train_reward_head(
-            torch.where(swap, rejected, chosen),
-            torch.where(swap, chosen, rejected),
-            config,
-            seed=seed,
-        )
-    elif method == "smooth":
-        soft = torch.where(suspects, torch.sigmoid(-strength.mean), 0.0)
-        head = train_reward_head(chosen, rejected, config, label_smoothing=soft, seed=seed)
-    else:
-        head = train_reward_head(chosen, rejected, config, margin=strength.mean, seed=seed)
+        swap = adjust.suspects.unsqueeze(1)
+        chosen, rejected = torch.where(swap, rejected, chosen), torch.where(swap, chosen, rejected)
+    head = train_reward_head(
+        chosen,
+        rejected,
+        config,
+        margin=adjust.margin,
+        label_smoothing=adjust.label_smoothing,
+        seed=seed,
+    )
+    suspects = adjust.suspects
     return MethodFit(method, head, strength, suspects)
+
+
+@dataclass
+class PairAdjustments:
+    """What a strength-aware recipe changes about the training pairs.
+
+    Attributes:
+        suspects: boolean (N,) mask of the pairs treated as mislabelled.
+        label_smoothing: per-pair soft labels (N,) for ``smooth``, else ``None``.
+        margin: per-pair margins (N,) for ``margin``, else ``None``.
+
+    ``flip`` swaps chosen and rejected of the ``suspects``.
+    """
+
+    suspects: Tensor
+    label_smoothing: Tensor | None = None
+    margin: Tensor | None = None
+
+
+def strength_adjustments(
+    method: str, strength: PreferenceStrength, weakest_fraction: float | None = None
+) -> PairAdjustments:
+    """The flips, soft labels or margins of ``flip`` / ``smooth`` / ``margin`` (module table).
+
+    Used by :func:`fit_method` and by the fine-tuned backbone (:mod:`cl_rlhf.finetune`), which
+    measures the strength on frozen features and applies it while training the encoder.
+
+    Example:
+        >>> import torch
+        >>> from cl_rlhf.strength import preference_strength
+        >>> strength = preference_strength(torch.tensor([[1.0, -2.0], [3.0, -1.0]]))
+        >>> strength_adjustments("flip", strength).suspects
+        tensor([False,  True])
+    """
+    if method not in STRENGTH_METHODS:
+        raise ValueError(f"method must be one of {STRENGTH_METHODS}, got {method!r}")
+    suspects = strength.suspect if weakest_fraction is None else strength.weakest(weakest_fraction)
+    if method == "smooth":
+        soft = torch.where(suspects, torch.sigmoid(-strength.mean), 0.0)
+        return PairAdjustments(suspects, label_smoothing=soft)
+    if method == "margin":
+        return PairAdjustments(suspects, margin=strength.mean)
+    return PairAdjustments(suspects)
 
 
 def estimate_strength(

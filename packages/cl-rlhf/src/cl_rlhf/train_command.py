@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
 
 from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.io import atomic_write_text
+from cl_rlhf.cli import DEFAULT_EPOCHS
 from cl_rlhf.data import PairFileError, flip_mask, load_preference_pairs, split_pairs
-from cl_rlhf.features import default_max_length, pair_features
-from cl_rlhf.methods import STRENGTH_METHODS, fit_method
+from cl_rlhf.features import default_max_length, pair_features, pair_texts
+from cl_rlhf.methods import (
+    AUXILIARY_METHODS,
+    STRENGTH_METHODS,
+    estimate_strength,
+    fit_method,
+    strength_adjustments,
+)
 from cl_rlhf.metrics import pairwise_accuracy
 from cl_rlhf.training import HeadTrainConfig, reward_margins
 
@@ -20,8 +29,10 @@ from cl_rlhf.training import HeadTrainConfig, reward_margins
 def train_from_args(args: argparse.Namespace) -> int:
     """Load pairs, encode (cached), split, inject flips, train ``args.method``, save results.
 
-    Writes ``reward_head.pt`` (state dict, input width and settings), ``metrics.json`` (pairwise
-    accuracy on the validation and test pairs) and ``feature-cache/`` to ``args.out``.
+    Writes ``metrics.json`` (pairwise accuracy on the validation and test pairs),
+    ``feature-cache/`` and, for ``--backbone frozen``, ``reward_head.pt`` (state dict, input width
+    and settings) or, for ``--backbone finetune``, ``model/`` (:meth:`RewardModel.save`) and the
+    per-epoch ``finetune-checkpoint.pt`` (a rerun with the same ``--out`` resumes) to ``args.out``.
 
     Raises:
         UserFacingError: unreadable pair file (naming file and line), too few pairs, bad folder.
@@ -41,6 +52,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         raise UserFacingError(str(error)) from None
     if args.encoder is not None and not (args.encoder / "config.json").is_file():
         raise UserFacingError(f"--encoder {args.encoder}: not a Hugging Face model folder")
+    if args.backbone == "finetune":
+        _check_finetune_layers(args)
     if args.strength_folds > len(split.train):
         raise UserFacingError(
             f"--strength-folds {args.strength_folds} exceeds the {len(split.train)} training pairs"
@@ -55,45 +68,148 @@ def train_from_args(args: argparse.Namespace) -> int:
     )
     train = torch.as_tensor(split.train)
     swap = torch.as_tensor(flip_mask(len(train), args.flip_fraction, seed=args.seed + 1))[:, None]
-    config = HeadTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
-    start = time.perf_counter()
-    fit = fit_method(
-        args.method,
-        torch.where(swap, rejected[train], chosen[train]),
-        torch.where(swap, chosen[train], rejected[train]),
-        config,
-        ensemble_size=args.ensemble_size,
-        strength_config=replace(config, epochs=args.strength_epochs),
-        contrastive_weight=args.contrastive_weight,
-        strength_folds=args.strength_folds if args.strength_folds > 1 else None,
-        weakest_fraction=args.weakest_fraction,
-        seed=args.seed,
-    )
+    epochs = args.epochs or DEFAULT_EPOCHS[args.backbone]
+    config = HeadTrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr)
+    train_chosen = torch.where(swap, rejected[train], chosen[train])
+    train_rejected = torch.where(swap, chosen[train], rejected[train])
     metrics: dict[str, float | int | str] = {
         "method": args.method,
+        "backbone": args.backbone,
         "pairs": str(args.pairs),
         "train_pairs": len(split.train),
         "flipped_train_pairs": int(swap.sum()),
-        "train_time_s": time.perf_counter() - start,
     }
+    start = time.perf_counter()
+    if args.backbone == "finetune":
+        texts = pair_texts(pairs, args.view)
+        noisy = [
+            (texts[1][i], texts[0][i]) if flipped else (texts[0][i], texts[1][i])
+            for i, flipped in zip(split.train, swap[:, 0].tolist(), strict=True)
+        ]
+        scorer, suspects = _finetune(
+            args, config, max_length, texts, noisy, train_chosen, train_rejected
+        )
+        metrics["finetune_layers"] = args.finetune_layers or "all"
+    else:
+        fit = fit_method(
+            args.method,
+            train_chosen,
+            train_rejected,
+            config,
+            ensemble_size=args.ensemble_size,
+            strength_config=replace(config, epochs=args.strength_epochs),
+            contrastive_weight=args.contrastive_weight,
+            strength_folds=args.strength_folds if args.strength_folds > 1 else None,
+            weakest_fraction=args.weakest_fraction,
+            seed=args.seed,
+        )
+        suspects = fit.suspects
+
+        def scorer(rows: torch.Tensor) -> torch.Tensor:
+            return reward_margins(fit.head, chosen[rows], rejected[rows])
+
+        torch.save(
+            {
+                "state_dict": fit.head.state_dict(),
+                "in_dim": fit.head.in_dim,
+                "hidden_dim": config.hidden_dim,
+                "encoder": str(args.encoder) if args.encoder else "all-MiniLM-L6-v2 (packaged)",
+                "view": args.view,
+                "max_length": max_length,
+            },
+            out / "reward_head.pt",
+        )
+    metrics["train_time_s"] = time.perf_counter() - start
     for part, rows in (("val", split.val), ("test", split.test)):
         if len(rows):
-            index = torch.as_tensor(rows)
-            gap = reward_margins(fit.head, chosen[index], rejected[index])
+            gap = scorer(torch.as_tensor(rows))
             metrics[f"{part}_accuracy"] = pairwise_accuracy(gap, torch.zeros_like(gap))
-    if fit.suspects is not None:
-        metrics["suspect_fraction"] = float(fit.suspects.double().mean())
-    torch.save(
-        {
-            "state_dict": fit.head.state_dict(),
-            "in_dim": fit.head.in_dim,
-            "hidden_dim": config.hidden_dim,
-            "encoder": str(args.encoder) if args.encoder else "all-MiniLM-L6-v2 (packaged)",
-            "view": args.view,
-            "max_length": max_length,
-        },
-        out / "reward_head.pt",
-    )
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if suspects is not None:
+        metrics["suspect_fraction"] = float(suspects.double().mean())
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics))
     return 0
+
+
+def _check_finetune_layers(args: argparse.Namespace) -> None:
+    """Fail before any encoding when ``--finetune-layers`` exceeds the encoder's depth."""
+    from transformers import AutoConfig
+
+    from cl_rlhf.encoding import default_encoder_path
+
+    path = args.encoder if args.encoder is not None else default_encoder_path()
+    depth = AutoConfig.from_pretrained(path).num_hidden_layers
+    if args.finetune_layers is not None and args.finetune_layers > depth:
+        raise UserFacingError(
+            f"--finetune-layers {args.finetune_layers} exceeds the {depth} transformer blocks of "
+            f"{path}"
+        )
+
+
+def _finetune(
+    args: argparse.Namespace,
+    config: HeadTrainConfig,
+    max_length: int,
+    texts: tuple[list[str], list[str]],
+    noisy_texts: list[tuple[str, str]],
+    train_chosen: torch.Tensor,
+    train_rejected: torch.Tensor,
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor | None]:
+    """Fine-tune encoder + head on the (noisy) training texts; save ``model/``.
+
+    ``flip`` / ``smooth`` / ``margin`` take their strength from an ensemble of heads on the frozen
+    features (fitting M encoders would cost M fine-tuning runs) and apply it to the fine-tuning.
+    """
+    from cl_rlhf.finetune import FinetuneConfig, finetune_reward_model
+
+    adjust = None
+    if args.method in STRENGTH_METHODS:
+        strength = estimate_strength(
+            train_chosen,
+            train_rejected,
+            replace(config, epochs=args.strength_epochs),
+            args.ensemble_size,
+            num_folds=args.strength_folds if args.strength_folds > 1 else None,
+            seed=args.seed + 1000,
+        )
+        adjust = strength_adjustments(args.method, strength, args.weakest_fraction)
+        if args.method == "flip":
+            noisy_texts = [
+                (rejected, chosen) if flipped else (chosen, rejected)
+                for (chosen, rejected), flipped in zip(
+                    noisy_texts, adjust.suspects.tolist(), strict=True
+                )
+            ]
+    if args.method in AUXILIARY_METHODS:
+        config = replace(
+            config,
+            contrastive_weight=args.contrastive_weight,
+            contrastive_loss="simcse" if args.method == "contrastive" else "swav",
+        )
+    try:
+        model = finetune_reward_model(
+            [chosen for chosen, _ in noisy_texts],
+            [rejected for _, rejected in noisy_texts],
+            args.out,
+            model_path=args.encoder,
+            finetune=FinetuneConfig(
+                encoder_lr=args.encoder_lr,
+                finetune_layers=args.finetune_layers,
+                max_length=max_length,
+            ),
+            head=config,
+            margin=None if adjust is None else adjust.margin,
+            label_smoothing=None if adjust is None else adjust.label_smoothing,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        raise UserFacingError(str(error)) from None
+    model.save(args.out / "model")
+
+    def scorer(rows: torch.Tensor) -> torch.Tensor:
+        index = rows.tolist()
+        return model.rewards([texts[0][i] for i in index]) - model.rewards(
+            [texts[1][i] for i in index]
+        )
+
+    return scorer, None if adjust is None else adjust.suspects

@@ -140,7 +140,7 @@ def train_reward_head(
             order = torch.randperm(num_pairs, generator=generator)
             for start in range(0, num_pairs, config.batch_size):
                 rows = order[start : start + config.batch_size]
-                loss = _step_loss(
+                loss = pair_loss(
                     head, swav, chosen[rows], rejected[rows], config, margin, label_smoothing, rows
                 )
                 optimizer.zero_grad(set_to_none=True)
@@ -149,7 +149,7 @@ def train_reward_head(
     return head.eval()
 
 
-def _step_loss(
+def pair_loss(
     head: RewardHead,
     swav: SwAVLoss | None,
     chosen: Tensor,
@@ -159,6 +159,24 @@ def _step_loss(
     label_smoothing: Tensor | None,
     rows: Tensor,
 ) -> Tensor:
+    """Bradley-Terry loss of one batch plus the configured contrastive auxiliary.
+
+    Shared by the frozen-feature loop above and :mod:`cl_rlhf.finetune` (where ``chosen`` and
+    ``rejected`` are encoder outputs that carry gradients).
+
+    Args:
+        head: the reward head (in train mode for dropout views).
+        swav: the SwAV auxiliary when ``config.contrastive_loss == "swav"``, else ``None``.
+        chosen: features of the batch's preferred responses, shape (B, D).
+        rejected: features of the batch's rejected responses, shape (B, D).
+        config: head settings (``contrastive_weight``, views, temperatures).
+        margin: per-pair margins over the whole training set (N,), or ``None``.
+        label_smoothing: per-pair soft labels over the whole training set (N,), or ``None``.
+        rows: indices (B,) of the batch's pairs in the training set.
+
+    Returns:
+        The scalar loss.
+    """
     hidden_chosen = head.representation(chosen)
     hidden_rejected = head.representation(rejected)
     loss = bradley_terry_loss(
