@@ -47,9 +47,32 @@ BUNDLES_CARD = (
 )
 BUNDLES = BenchDataset("bundles", "synthesized", BUNDLES_CARD)
 
-DATASETS: tuple[BenchDataset, ...] = (EMOJI, SHAPES, XOR, CONTINUAL, GAP, TWO_VIEW, BUNDLES)
+SPOKEN_SHAPES_CARD = (
+    "Synthesized: image = rendered two-shape scene, text = caption of an independent scene, "
+    "audio = espeak-ng speaking 'a {colour} {shape}' with colour = (image colour + text colour) "
+    "mod 5 (Symile's XOR construction); 3 espeak-ng voices."
+)
+SPOKEN_SHAPES = BenchDataset("spoken-shapes", "synthesized", SPOKEN_SHAPES_CARD)
+
+DATASETS: tuple[BenchDataset, ...] = (
+    EMOJI,
+    SHAPES,
+    XOR,
+    CONTINUAL,
+    GAP,
+    TWO_VIEW,
+    BUNDLES,
+    SPOKEN_SHAPES,
+)
 
 RECIPES: tuple[BenchRecipe, ...] = (
+    BenchRecipe(
+        method="symile-spoken",
+        modality="multimodal",
+        datasets=(SPOKEN_SHAPES,),
+        run="cl_multimodal.spoken_symile:run_spoken_symile",
+        paper="Symile, Saporta et al. 2024, arXiv:2411.01053 (baseline: pairwise CLIP)",
+    ),
     BenchRecipe(
         method="clip-improved",
         modality="multimodal",

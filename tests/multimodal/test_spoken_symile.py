@@ -1,0 +1,148 @@
+"""Spoken captions (real espeak-ng) as the third Symile modality beside images and captions."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from cl_multimodal import spoken_captions
+from cl_multimodal.data.shapes import COLORS
+from cl_multimodal.spoken_captions import (
+    EspeakUnavailableError,
+    EspeakVoice,
+    log_mel,
+    spoken_log_mels,
+    synthesize_speech,
+)
+from cl_multimodal.spoken_symile import (
+    LogMelAudioTower,
+    SpokenSymileConfig,
+    SpokenSymileTowers,
+    spoken_triples,
+    train_and_score_spoken,
+)
+from cl_multimodal.towers.vocabulary import WordVocabulary
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="Debian espeak-ng is not installed"
+)
+
+
+def _first_color(caption: str) -> int:
+    return tuple(COLORS).index(caption.split(" ")[1])
+
+
+@pytest.fixture(scope="module")
+def clip_cache(tmp_path_factory):
+    """One cache of the 60 spoken clips, shared by the end-to-end tests."""
+    return tmp_path_factory.mktemp("spoken")
+
+
+def test_synthesis_gives_deterministic_speech_that_depends_on_voice():
+    first = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 160, 45))
+    again = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 160, 45))
+    slower = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 100, 45))
+    assert first.dtype == np.float32 and first.ndim == 1
+    assert 0.3 < first.size / spoken_captions.SAMPLE_RATE < 3.0
+    assert np.abs(first).max() > 0.01 and np.abs(first).max() <= 1.0
+    np.testing.assert_array_equal(first, again)
+    assert slower.size > first.size
+
+
+def test_log_mel_has_mel_bands_and_about_100_frames_per_second():
+    wave = synthesize_speech("a blue square")
+    mel = log_mel(wave, n_mels=40)
+    assert mel.shape[0] == 40
+    assert abs(mel.shape[1] - wave.size / 220) <= 2
+    assert np.isfinite(mel).all()
+
+
+def test_cache_synthesizes_each_unique_caption_once(tmp_path, monkeypatch):
+    calls: list[str] = []
+    real = spoken_captions.synthesize_speech
+
+    def counting(text, voice):
+        calls.append(text)
+        return real(text, voice)
+
+    monkeypatch.setattr(spoken_captions, "synthesize_speech", counting)
+    voice = EspeakVoice()
+    items = [("a red circle", voice), ("a red circle", voice), ("a green square", voice)]
+    first = spoken_log_mels(items, tmp_path, progress=False)
+    assert sorted(calls) == ["a green square", "a red circle"]
+    second = spoken_log_mels(items, tmp_path, progress=False)
+    assert len(calls) == 2
+    for item in first:
+        np.testing.assert_array_equal(first[item], second[item])
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_missing_espeak_is_a_clear_user_error(monkeypatch):
+    monkeypatch.setattr(spoken_captions.shutil, "which", lambda name: None)
+    with pytest.raises(EspeakUnavailableError, match="apt-get install espeak-ng"):
+        synthesize_speech("a red circle")
+
+
+def test_synthesis_and_voice_bad_inputs():
+    with pytest.raises(ValueError, match="text must be"):
+        synthesize_speech("  ")
+    with pytest.raises(TypeError, match="voice must be an EspeakVoice"):
+        synthesize_speech("a red circle", "en-us")
+    with pytest.raises(ValueError, match="rate"):
+        EspeakVoice(rate=10)
+    with pytest.raises(ValueError, match="pitch"):
+        EspeakVoice(pitch=120)
+    with pytest.raises(ValueError, match="waveform"):
+        log_mel(np.zeros(0, dtype=np.float32))
+
+
+def test_triples_follow_the_xor_construction():
+    triples = spoken_triples(3000, 16, np.random.default_rng(0), voices=3)
+    first_colors = [_first_color(t) for t in triples.texts]
+    assert torch.equal(triples.text_colors, torch.tensor(first_colors))
+    # The audio colour is independent of the text colour alone (XOR-like construction).
+    joint = torch.zeros(5, 5)
+    for text, target in zip(triples.text_colors, triples.target_colors, strict=True):
+        joint[text, target] += 1
+    conditional = joint / joint.sum(1, keepdim=True)
+    torch.testing.assert_close(conditional, torch.full((5, 5), 0.2), atol=0.06, rtol=0)
+    assert triples.images.shape == (3000, 3, 16, 16)
+
+
+def test_tower_shapes_and_normalised_outputs():
+    audio = LogMelAudioTower(n_mels=40, out_dim=12)
+    assert audio(torch.randn(3, 40, 90)).shape == (3, 12)
+    towers = SpokenSymileTowers(WordVocabulary.build(["a red circle left of a blue square"]), 12)
+    reps = towers(
+        torch.rand(2, 3, 32, 32), ("a red circle", "a blue square"), torch.randn(2, 40, 50)
+    )
+    for rep in reps:
+        assert rep.shape == (2, 12)
+        torch.testing.assert_close(rep.norm(dim=-1), torch.ones(2))
+    with pytest.raises(ValueError, match="log_mels must have shape"):
+        audio(torch.randn(3, 20, 90))
+
+
+@pytest.mark.parametrize("method", ["symile", "clip"])
+def test_tiny_end_to_end_train_and_zero_shot(method, clip_cache):
+    config = SpokenSymileConfig(train_size=60, test_size=20, epochs=1, batch_size=30, dim=16)
+    scores = train_and_score_spoken(method, config, clip_cache, progress=False)
+    assert scores["chance"] == pytest.approx(0.2)
+    for key in ("audio_from_image_text_acc", "text_from_image_audio_acc"):
+        assert 0.0 <= scores[key] <= 1.0
+    assert np.isfinite(scores["final_loss"])
+    assert len(list(clip_cache.glob("*.npy"))) == 60
+
+
+def test_experiment_bad_inputs(clip_cache):
+    with pytest.raises(ValueError, match="method must be"):
+        train_and_score_spoken("infonce", SpokenSymileConfig(), clip_cache)
+    with pytest.raises(TypeError, match="config must be"):
+        train_and_score_spoken("symile", {"epochs": 1}, clip_cache)
+    with pytest.raises(ValueError, match="batch_size"):
+        SpokenSymileConfig(train_size=10, batch_size=20)
+    with pytest.raises(ValueError, match="image_size"):
+        SpokenSymileConfig(image_size=8)
