@@ -32,7 +32,7 @@ OWN_STACK = {
     "cl-speech": {"torchaudio"},
     "cl-vision": {"torchvision"},
     "cl-rlhf": {"transformers"},
-    "cl-multimodal": {"transformers"},
+    "cl-multimodal": {"transformers", "torchaudio"},  # spoken captions (log-mel) for Symile
 }
 
 
