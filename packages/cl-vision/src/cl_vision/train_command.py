@@ -17,8 +17,14 @@ import numpy as np
 
 from cl_core.cli import UserFacingError, prepare_out_dir, trainer_options
 from cl_core.io import atomic_write_text
-from cl_vision.cli import RECIPE_METHODS, resolved_lr
-from cl_vision.train_recipes import check_recipe_flags, recipe_runner
+from cl_vision.cli import RECIPE_METHODS
+from cl_vision.train_recipes import (
+    check_batch_fits,
+    check_recipe_flags,
+    image_split_from_args,
+    recipe_runner,
+    train_config_from_args,
+)
 
 
 def train_from_args(args: argparse.Namespace) -> int:
@@ -26,9 +32,8 @@ def train_from_args(args: argparse.Namespace) -> int:
     import torch
 
     from cl_core.training import save_spectrum_and_projection
-    from cl_vision.data import load_image_split
     from cl_vision.evaluation import encoder_scores, geometry_scores, raw_pixel_scores
-    from cl_vision.training import TrainConfig, build_module, train
+    from cl_vision.training import build_module, train
     from cl_vision.views import default_augmentation
 
     check_recipe_flags(args)
@@ -36,29 +41,11 @@ def train_from_args(args: argparse.Namespace) -> int:
     if args.method in RECIPE_METHODS:
         return recipe_runner(args.method)(args, out)
     try:
-        split = load_image_split(
-            args.data,
-            data_dir=args.data_dir,
-            train_limit=args.train_limit,
-            image_size=args.image_size,
-            seed=args.seed,
-        )
-        config = TrainConfig(
-            method=args.method,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=resolved_lr(args),
-            num_views=args.views,
-            temperature=args.temperature,
-            encoder=args.encoder,
-            seed=args.seed,
-        )
+        split = image_split_from_args(args)
+        config = train_config_from_args(args, args.method)
+        check_batch_fits(config.batch_size, len(split.train_x))
     except (FileNotFoundError, ValueError) as error:
         raise UserFacingError(str(error)) from None
-    if config.batch_size > len(split.train_x):
-        raise UserFacingError(
-            f"--batch-size {config.batch_size} exceeds the {len(split.train_x)} training images"
-        )
     augmentation = default_augmentation(split.name)
     options = trainer_options(args)
     options.pop("max_epochs")

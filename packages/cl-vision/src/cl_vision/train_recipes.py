@@ -42,6 +42,42 @@ SEPCLR_TEST_ITEMS = 2000
 BLACK_BACKGROUND_DATA = ("digits", "fashion-mnist")
 
 
+def image_split_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~cl_vision.data.ImageSplit` that ``--data``, ``--data-dir``, ``--train-limit``,
+    ``--image-size`` and ``--seed`` name."""
+    from cl_vision.data import load_image_split
+
+    return load_image_split(
+        args.data,
+        data_dir=args.data_dir,
+        train_limit=args.train_limit,
+        image_size=args.image_size,
+        seed=args.seed,
+    )
+
+
+def train_config_from_args(args: argparse.Namespace, method: str) -> Any:
+    """The :class:`~cl_vision.training.TrainConfig` of ``method`` from the common options."""
+    from cl_vision.training import TrainConfig
+
+    return TrainConfig(
+        method=method,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=resolved_lr(args),
+        num_views=args.views,
+        temperature=args.temperature,
+        encoder=args.encoder,
+        seed=args.seed,
+    )
+
+
+def check_batch_fits(batch_size: int, train_images: int) -> None:
+    """Raise ValueError if ``--batch-size`` exceeds the training images."""
+    if batch_size > train_images:
+        raise ValueError(f"--batch-size {batch_size} exceeds the {train_images} training images")
+
+
 def check_recipe_flags(args: argparse.Namespace) -> None:
     """Reject options the chosen method does not use (one-line :class:`UserFacingError`)."""
     uses_folders = args.background is not None or args.target is not None
@@ -79,35 +115,15 @@ def _write_results(out: Path, report: dict[str, Any]) -> None:
 def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
     """MCL: ``--stages`` stages of ``--stage-method``, ``--clusters`` k-means clusters."""
     from cl_core.training import save_spectrum_and_projection
-    from cl_vision.data import load_image_split
     from cl_vision.encoders import build_encoder
     from cl_vision.evaluation import frozen_encoder_scores, frozen_features, raw_pixel_scores
     from cl_vision.mcl import StageConcatEncoder, train_mcl
-    from cl_vision.training import TrainConfig
     from cl_vision.views import default_augmentation
 
     try:
-        split = load_image_split(
-            args.data,
-            data_dir=args.data_dir,
-            train_limit=args.train_limit,
-            image_size=args.image_size,
-            seed=args.seed,
-        )
-        config = TrainConfig(
-            method=args.stage_method,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=resolved_lr(args),
-            num_views=args.views,
-            temperature=args.temperature,
-            encoder=args.encoder,
-            seed=args.seed,
-        )
-        if config.batch_size > len(split.train_x):
-            raise ValueError(
-                f"--batch-size {config.batch_size} exceeds the {len(split.train_x)} training images"
-            )
+        split = image_split_from_args(args)
+        config = train_config_from_args(args, args.stage_method)
+        check_batch_fits(config.batch_size, len(split.train_x))
         if args.clusters > len(split.train_x):
             raise ValueError(
                 f"--clusters {args.clusters} exceeds the {len(split.train_x)} training images"
@@ -176,7 +192,6 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
     """PixPro on ``--data``: probes of the pooled backbone and, where it has labels, the dense
     foreground probe."""
     from cl_core.training import save_spectrum_and_projection
-    from cl_vision.data import load_image_split
     from cl_vision.evaluation import frozen_encoder_scores, frozen_features, raw_pixel_scores
     from cl_vision.pixpro_training import (
         PixProConfig,
@@ -186,13 +201,7 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
     )
 
     try:
-        split = load_image_split(
-            args.data,
-            data_dir=args.data_dir,
-            train_limit=args.train_limit,
-            image_size=args.image_size,
-            seed=args.seed,
-        )
+        split = image_split_from_args(args)
         config = PixProConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,
@@ -202,10 +211,7 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
             base_momentum=args.base_momentum,
             seed=args.seed,
         )
-        if config.batch_size > len(split.train_x):
-            raise ValueError(
-                f"--batch-size {config.batch_size} exceeds the {len(split.train_x)} training images"
-            )
+        check_batch_fits(config.batch_size, len(split.train_x))
         run = train_dense_encoder(split, config, out, resume=args.resume, **_trainer_kwargs(args))
     except (FileNotFoundError, ValueError) as error:
         raise UserFacingError(str(error)) from None
