@@ -32,6 +32,7 @@ from cl_vision.cli import resolved_lr
 
 if TYPE_CHECKING:
     from cl_vision.contrastive_analysis import ContrastiveAnalysisData
+    from cl_vision.data import ImageSplit
     from cl_vision.sepclr import TwoSpaceEncoder
 
 #: Built-in SepCLR data (``--data fashion-mnist``): items when ``--train-limit`` is not given, and
@@ -42,7 +43,7 @@ SEPCLR_TEST_ITEMS = 2000
 BLACK_BACKGROUND_DATA = ("digits", "fashion-mnist")
 
 
-def image_split_from_args(args: argparse.Namespace) -> Any:
+def image_split_from_args(args: argparse.Namespace) -> ImageSplit:
     """The :class:`~cl_vision.data.ImageSplit` that ``--data``, ``--data-dir``, ``--train-limit``,
     ``--image-size`` and ``--seed`` name."""
     from cl_vision.data import load_image_split
@@ -100,21 +101,61 @@ def check_recipe_flags(args: argparse.Namespace) -> None:
         raise UserFacingError("--method pixpro has no temperature; drop --temperature")
 
 
-def _trainer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def trainer_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The common trainer options, without ``max_epochs`` and ``seed`` (the configs carry them)."""
     options = trainer_options(args)
     options.pop("max_epochs")
     options.pop("seed")
     return options
 
 
-def _write_results(out: Path, report: dict[str, Any]) -> None:
+def write_results(out: Path, report: dict[str, Any]) -> None:
+    """``results.json`` (atomically), with the torch thread count added to its ``config``."""
     report["config"]["torch_threads"] = torch.get_num_threads()
     atomic_write_text(out / "results.json", json.dumps(report, indent=2))
 
 
+def save_test_embeddings(features: torch.Tensor, split: ImageSplit, out: Path) -> None:
+    """``embeddings.npz`` (frozen test features and labels) and ``spectrum.png``."""
+    from cl_core.training import save_spectrum_and_projection
+
+    np.savez(out / "embeddings.npz", features=features.numpy(), labels=split.test_y.numpy())
+    save_spectrum_and_projection(features, out / "spectrum.png", labels=split.test_y)
+
+
+def samples_per_s(train_time_s: float, samples_seen: int) -> float:
+    """Training throughput of a run (0 for a run that took no time)."""
+    return samples_seen / train_time_s if train_time_s > 0 else 0.0
+
+
+def split_report(
+    method: str,
+    args: argparse.Namespace,
+    split: ImageSplit,
+    metrics: dict[str, float],
+    baselines: dict[str, dict[str, float]],
+    run: Any,
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``results.json`` of a run on an :class:`~cl_vision.data.ImageSplit`; ``run`` carries
+    ``train_time_s`` and ``samples_seen``."""
+    return {
+        "method": method,
+        "data": args.data,
+        "data_card": split.card,
+        "data_kind": split.kind,
+        "train_images": len(split.train_x),
+        "test_images": len(split.test_x),
+        "metrics": metrics,
+        "baselines": baselines,
+        "train_time_s": run.train_time_s,
+        "samples_per_s": samples_per_s(run.train_time_s, run.samples_seen),
+        "config": config,
+    }
+
+
 def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
     """MCL: ``--stages`` stages of ``--stage-method``, ``--clusters`` k-means clusters."""
-    from cl_core.training import save_spectrum_and_projection
     from cl_vision.encoders import build_encoder
     from cl_vision.evaluation import frozen_encoder_scores, frozen_features, raw_pixel_scores
     from cl_vision.mcl import StageConcatEncoder, train_mcl
@@ -136,7 +177,7 @@ def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
             num_stages=args.stages,
             num_clusters=args.clusters,
             resume=args.resume,
-            **_trainer_kwargs(args),
+            **trainer_kwargs_from_args(args),
         )
     except (FileNotFoundError, ValueError) as error:
         raise UserFacingError(str(error)) from None
@@ -149,24 +190,19 @@ def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
     for stage in range(args.stages):
         torch.manual_seed(args.seed + stage)
         untrained.append(build_encoder(config.encoder, split.image_shape))
-    features = frozen_features(run.encoder, split.test_x)
-    np.savez(out / "embeddings.npz", features=features.numpy(), labels=split.test_y.numpy())
-    save_spectrum_and_projection(features, out / "spectrum.png", labels=split.test_y)
-    report = {
-        "method": "mcl",
-        "data": args.data,
-        "data_card": split.card,
-        "data_kind": split.kind,
-        "train_images": len(split.train_x),
-        "test_images": len(split.test_x),
-        "metrics": metrics,
-        "baselines": {
-            "raw pixels": raw_pixel_scores(split),
-            "random-init encoder": frozen_encoder_scores(StageConcatEncoder(untrained), split),
-        },
-        "train_time_s": run.train_time_s,
-        "samples_per_s": run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
-        "config": {
+    save_test_embeddings(frozen_features(run.encoder, split.test_x), split, out)
+    baselines = {
+        "raw pixels": raw_pixel_scores(split),
+        "random-init encoder": frozen_encoder_scores(StageConcatEncoder(untrained), split),
+    }
+    report = split_report(
+        "mcl",
+        args,
+        split,
+        metrics,
+        baselines,
+        run,
+        {
             "stages": args.stages,
             "clusters": args.clusters,
             "stage_method": config.method,
@@ -178,8 +214,8 @@ def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
             "encoder": config.encoder,
             "seed": config.seed,
         },
-    }
-    _write_results(out, report)
+    )
+    write_results(out, report)
     print(
         f"mcl ({args.stages} x {config.method}) on {args.data}: linear {metrics['linear_acc']:.3f} "
         f"(raw pixels {report['baselines']['raw pixels']['linear_acc']:.3f}, random-init "
@@ -191,7 +227,6 @@ def train_mcl_from_args(args: argparse.Namespace, out: Path) -> int:
 def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
     """PixPro on ``--data``: probes of the pooled backbone and, where it has labels, the dense
     foreground probe."""
-    from cl_core.training import save_spectrum_and_projection
     from cl_vision.evaluation import frozen_encoder_scores, frozen_features, raw_pixel_scores
     from cl_vision.pixpro_training import (
         PixProConfig,
@@ -212,7 +247,8 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
             seed=args.seed,
         )
         check_batch_fits(config.batch_size, len(split.train_x))
-        run = train_dense_encoder(split, config, out, resume=args.resume, **_trainer_kwargs(args))
+        options = trainer_kwargs_from_args(args)
+        run = train_dense_encoder(split, config, out, resume=args.resume, **options)
     except (FileNotFoundError, ValueError) as error:
         raise UserFacingError(str(error)) from None
     torch.manual_seed(args.seed)
@@ -230,21 +266,15 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
             dense = dense_scores(backbone, split)
             scores["dense_foreground_acc"] = dense["dense_foreground_acc"]
             scores["dense_foreground_rate"] = dense["dense_foreground_rate"]
-    features = frozen_features(run.backbone, split.test_x)
-    np.savez(out / "embeddings.npz", features=features.numpy(), labels=split.test_y.numpy())
-    save_spectrum_and_projection(features, out / "spectrum.png", labels=split.test_y)
-    report = {
-        "method": "pixpro",
-        "data": args.data,
-        "data_card": split.card,
-        "data_kind": split.kind,
-        "train_images": len(split.train_x),
-        "test_images": len(split.test_x),
-        "metrics": metrics,
-        "baselines": baselines,
-        "train_time_s": run.train_time_s,
-        "samples_per_s": run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
-        "config": {
+    save_test_embeddings(frozen_features(run.backbone, split.test_x), split, out)
+    report = split_report(
+        "pixpro",
+        args,
+        split,
+        metrics,
+        baselines,
+        run,
+        {
             "epochs": config.epochs,
             "batch_size": config.batch_size,
             "lr": config.lr,
@@ -254,8 +284,8 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
             "projection_dim": config.projection_dim,
             "seed": config.seed,
         },
-    }
-    _write_results(out, report)
+    )
+    write_results(out, report)
     print(
         f"pixpro on {args.data}: linear {metrics['linear_acc']:.3f} (raw pixels "
         f"{baselines['raw pixels']['linear_acc']:.3f}, random-init "
@@ -325,7 +355,7 @@ def train_sepclr_from_args(args: argparse.Namespace, out: Path) -> int:
             seed=args.seed,
         )
         run = train_two_space_encoder(
-            data.train, config, out, resume=args.resume, **_trainer_kwargs(args)
+            data.train, config, out, resume=args.resume, **trainer_kwargs_from_args(args)
         )
     except (FileNotFoundError, ValueError) as error:
         raise UserFacingError(str(error)) from None
@@ -369,7 +399,7 @@ def train_sepclr_from_args(args: argparse.Namespace, out: Path) -> int:
             "random-init encoder": _sepclr_scores(untrained, data, built_in),
         },
         "train_time_s": run.train_time_s,
-        "samples_per_s": run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
+        "samples_per_s": samples_per_s(run.train_time_s, run.samples_seen),
         "config": {
             "epochs": config.epochs,
             "batch_size": config.batch_size,
@@ -382,7 +412,7 @@ def train_sepclr_from_args(args: argparse.Namespace, out: Path) -> int:
             "seed": config.seed,
         },
     }
-    _write_results(out, report)
+    write_results(out, report)
     print(
         f"sepclr: salient-code norm target {metrics['salient_norm_target']:.3f} vs background "
         f"{metrics['salient_norm_background']:.3f} -> {out}"
