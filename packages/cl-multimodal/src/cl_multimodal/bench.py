@@ -70,7 +70,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         method="symile-spoken",
         modality="multimodal",
         datasets=(SPOKEN_SHAPES,),
-        run="cl_multimodal.spoken_symile:run_spoken_symile",
+        run="cl_multimodal.bench_run:run_spoken_symile",
         paper="Symile, Saporta et al. 2024, arXiv:2411.01053 (baseline: pairwise CLIP)",
     ),
     BenchRecipe(

@@ -34,7 +34,6 @@ linear XOR toy (:mod:`cl_multimodal.experiments.symile_xor`), where Symile succe
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,18 +44,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cl_core.losses import clip_loss, symile
-from cl_core.registry import BenchContext, BenchResult
 from cl_multimodal.data.shapes import COLORS, SHAPES, random_scenes, render_scene
 from cl_multimodal.spoken_captions import DEFAULT_VOICES, N_MELS, EspeakVoice, spoken_log_mels
 from cl_multimodal.towers.image import SmallCNNImageTower
 from cl_multimodal.towers.text_small import GRUTextTower
 from cl_multimodal.towers.vocabulary import WordVocabulary
 
-CARD = (
-    "Synthesized: image = rendered two-shape scene, text = caption of an independent scene, "
-    "audio = espeak-ng speaking 'a {colour} {shape}' with colour = (image colour + text colour) "
-    "mod 5 (Symile's XOR construction); 3 voices."
-)
 _COLOR_NAMES = tuple(COLORS)
 _PAD_VALUE = float(np.log(1e-6))
 METHODS = ("symile", "clip")
@@ -316,33 +309,3 @@ def train_and_score_spoken(
             loss.backward()
             optimizer.step()
     return {**zero_shot_accuracy(model, method, test, bank), "final_loss": loss.item()}
-
-
-_BENCH_SETTINGS: dict[str, dict[str, Any]] = {
-    "smoke": {"train_size": 200, "test_size": 100, "epochs": 1, "batch_size": 50},
-    "quick": {"train_size": 2000, "test_size": 500, "epochs": 15},
-    "full": {"train_size": 8000, "test_size": 1000, "epochs": 30},
-}
-
-
-def run_spoken_symile(ctx: BenchContext) -> BenchResult:
-    """``cl-bench`` row: Symile against pairwise CLIP on image + caption + spoken caption."""
-    if ctx.profile not in _BENCH_SETTINGS:
-        raise ValueError(f"profile must be one of {tuple(_BENCH_SETTINGS)}, got {ctx.profile!r}")
-    config = SpokenSymileConfig(seed=ctx.seed, **_BENCH_SETTINGS[ctx.profile])
-    started = time.perf_counter()
-    ours = train_and_score_spoken("symile", config)
-    train_time = time.perf_counter() - started
-    return BenchResult(
-        method="symile-spoken",
-        modality="multimodal",
-        dataset=ctx.dataset,
-        data_kind="synthesized",
-        encoder="small CNN (image) + GRU (text) + log-mel CNN (audio)",
-        epochs=float(config.epochs),
-        metrics=ours,
-        baselines={"pairwise-clip": train_and_score_spoken("clip", config)},
-        train_time_s=train_time,
-        samples_per_s=config.epochs * config.train_size / max(train_time, 1e-9),
-        notes=f"{CARD} Zero-shot among 5 candidates (chance 0.2); O(N) negatives.",
-    )
