@@ -168,7 +168,10 @@ def run_supremix(ctx: BenchContext) -> BenchResult:
         samples_per_s=ours["samples_per_s"],
         notes=(
             f"{dataset.card} Regime {spec.regime}; {result.num_train} train / {result.num_test} "
-            f"test rows; mean (and _std) over seeds {list(seeds)}; {protocol}."
+            f"test rows; mean (and _std) over seeds {list(seeds)}; {protocol}; "
+            f"{config.num_bins} {config.binning} label bins (SupReMix, SupCon), "
+            f"{config.num_negative_mixtures} anchor-inclusive + {config.num_positive_mixtures} "
+            "anchor-exclusive mixtures per anchor (SupReMix)."
         ),
     )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)

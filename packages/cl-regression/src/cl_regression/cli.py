@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
     parser.add_argument(
-        "--num-bins", type=positive_int, default=10, help="label bins for positives (default: 10)"
+        "--num-bins", type=positive_int, default=30, help="label bins for positives (default: 30)"
     )
     parser.add_argument(
         "--binning",

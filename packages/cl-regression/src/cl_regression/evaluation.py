@@ -1,4 +1,5 @@
-"""Regression quality of frozen embeddings: MAE per label-density region, distance rank agreement.
+"""Regression quality of frozen embeddings: MAE per label-density region, distance rank agreement,
+k-nearest-neighbour regression error.
 
 The many / medium / few-shot regions follow Yang et al., "Delving into Deep Imbalanced Regression"
 (2021, arXiv:2102.09554), who bin the training labels and call a bin many-shot above 100 and
@@ -89,7 +90,61 @@ def distance_spearman(
     if len(targets) > max_samples:
         chosen = np.random.default_rng(seed).choice(len(targets), max_samples, replace=False)
         embeddings, targets = embeddings[chosen], targets[chosen]
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    unit = embeddings / np.maximum(norms, 1e-12)
+    unit = _unit_rows(embeddings)
     correlation = spearmanr(pdist(unit), pdist(targets[:, None], metric="cityblock")).statistic
     return float(correlation)
+
+
+def knn_mae(
+    train_embeddings: np.ndarray,
+    train_targets: np.ndarray,
+    test_embeddings: np.ndarray,
+    test_targets: np.ndarray,
+    num_neighbors: int = 10,
+) -> float:
+    """MAE of k-nearest-neighbour regression on frozen, L2-normalised embeddings.
+
+    Each test row is predicted by the mean target of its ``num_neighbors`` nearest training rows
+    (Euclidean distance between unit vectors, i.e. cosine similarity; scikit-learn's
+    ``KNeighborsRegressor``). No parameter is fitted, so it measures the embedding alone.
+
+    Example:
+        >>> y = np.linspace(0, 1, 50)
+        >>> h = np.stack([np.cos(y), np.sin(y)], 1)
+        >>> round(knn_mae(h, y, h[::5], y[::5], num_neighbors=1), 6)
+        0.0
+    """
+    from sklearn.neighbors import KNeighborsRegressor
+
+    train_embeddings = np.asarray(train_embeddings, dtype=np.float64)
+    test_embeddings = np.asarray(test_embeddings, dtype=np.float64)
+    train_targets = np.asarray(train_targets, dtype=np.float64)
+    test_targets = np.asarray(test_targets, dtype=np.float64)
+    if (
+        train_embeddings.ndim != 2
+        or test_embeddings.ndim != 2
+        or train_embeddings.shape[1] != test_embeddings.shape[1]
+        or train_targets.shape != (len(train_embeddings),)
+        or test_targets.shape != (len(test_embeddings),)
+    ):
+        raise ValueError(
+            "train/test embeddings must be (N, D) and (M, D) with targets (N,) and (M,), got "
+            f"{train_embeddings.shape}, {test_embeddings.shape}, {train_targets.shape} and "
+            f"{test_targets.shape}"
+        )
+    if isinstance(num_neighbors, bool) or not isinstance(num_neighbors, int):
+        raise TypeError(f"num_neighbors must be an int, got {type(num_neighbors).__name__}")
+    if not 1 <= num_neighbors <= len(train_targets):
+        raise ValueError(
+            f"num_neighbors must lie in [1, {len(train_targets)}], got {num_neighbors}"
+        )
+    regressor = KNeighborsRegressor(n_neighbors=num_neighbors)
+    regressor.fit(_unit_rows(train_embeddings), train_targets)
+    predictions = regressor.predict(_unit_rows(test_embeddings))
+    return float(np.abs(predictions - test_targets).mean())
+
+
+def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit Euclidean norm (all-zero rows stay zero)."""
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.maximum(norms, 1e-12)

@@ -42,6 +42,10 @@ class TrainConfig:
 
     ``num_bins`` and ``binning`` (``"quantile"`` or ``"uniform"``) define the label bins that make
     positives for SupReMix and SupCon; ``temperature`` None means each method's paper default.
+    ``num_negative_mixtures`` / ``num_positive_mixtures`` are SupReMix's anchor-inclusive /
+    anchor-exclusive mixtures per anchor (the paper does not give them). The defaults (30 bins,
+    8 + 8 mixtures) had the lowest mean validation MAE, relative to 10 bins and 2 + 2 mixtures,
+    over five real benchmark rows (validation rows only; the project README lists every try).
     ``protocol`` is what follows contrastive pre-training: ``"linear"`` (exact L1 linear
     regressor on frozen features) or ``"finetune"`` (``finetune_epochs`` more epochs of end-to-end
     L1 from that start; the L1/L2 baselines then train for ``epochs + finetune_epochs``).
@@ -57,12 +61,12 @@ class TrainConfig:
     encoder: EncoderKind = "mlp"
     hidden: tuple[int, ...] = (128, 128)
     embedding_dim: int = 32
-    num_bins: int = 10
+    num_bins: int = 30
     binning: BinningStrategy = "quantile"
     temperature: float | None = None
     noise_std: float = 0.1
-    num_negative_mixtures: int = 2
-    num_positive_mixtures: int = 2
+    num_negative_mixtures: int = 8
+    num_positive_mixtures: int = 8
     protocol: Protocol = "linear"
     finetune_epochs: int = 20
     probe_alpha: float = 0.0
