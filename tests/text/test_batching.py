@@ -1,4 +1,5 @@
-"""Stacking equal-length tokenised views into one forward pass gives the per-view embeddings."""
+"""Stacking tokenised views (padded to a common width) into one forward pass gives the per-view
+embeddings."""
 
 from __future__ import annotations
 
@@ -22,11 +23,23 @@ def test_views_are_concatenated_with_row_counts() -> None:
     assert stacked["modality"] == "text"
 
 
+def test_views_of_different_widths_are_right_padded_with_the_given_values() -> None:
+    short = _view([[5, 6], [7, 0]])
+    long = _view([[8, 9, 1, 3]])
+    assert stackable([short, long])
+    stacked, sizes = stack_features([short, long], {"input_ids": 99})
+    assert sizes == [2, 1]
+    assert stacked["input_ids"].tolist() == [[5, 6, 99, 99], [7, 0, 99, 99], [8, 9, 1, 3]]
+    # Keys without a fill value pad with 0: padded positions are masked out.
+    assert stacked["attention_mask"].tolist() == [[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1]]
+
+
 @pytest.mark.parametrize(
     "views",
     [
         [],
-        [_view([[1]]), _view([[1, 2]])],
+        [{"x": torch.ones(1, 2)}, {"x": torch.ones(1, 3)}],
+        [{"x": torch.ones(1, 2, dtype=torch.long)}, {"x": torch.ones(1, 2, 3, dtype=torch.long)}],
         [_view([[1]]), {"input_ids": torch.tensor([[1]])}],
         [_view([[1]]), _view([[1]], modality="image")],
         [{"m": "a"}],
@@ -39,7 +52,7 @@ def test_views_that_differ_beyond_the_batch_dimension_are_not_stacked(views: lis
         stack_features(views)
 
 
-def test_the_module_stacks_dropout_copies_and_embeds_columns_one_by_one(minilm) -> None:
+def test_the_module_stacks_dropout_copies_and_columns_of_different_widths(minilm) -> None:
     module = TextContrastiveModule(minilm, "simcse")
     module.eval()
     same = minilm.preprocess(["A man is playing a guitar.", "Two dogs run."])
@@ -47,6 +60,7 @@ def test_the_module_stacks_dropout_copies_and_embeds_columns_one_by_one(minilm) 
         minilm.preprocess(["A man is playing a guitar.", "Two dogs run."]),
         minilm.preprocess(["Someone plays an instrument on a stage in front of people.", "Dogs."]),
     ]
+    assert columns[0]["input_ids"].shape[1] != columns[1]["input_ids"].shape[1]
     with torch.no_grad():
         stacked = module.embed_views([same, same])
         alone = module.embed(same)

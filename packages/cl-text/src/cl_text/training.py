@@ -159,11 +159,13 @@ class TextContrastiveModule(ContrastiveModule):
         return self.head(self.encoder(dict(view))["sentence_embedding"])
 
     def embed_views(self, views: Sequence[dict[str, Tensor]]) -> list[Tensor]:
-        """Views of equal length (SimCSE's dropout copies) in one forward pass
-        (:func:`cl_text.batching.stack_features`); views of different lengths one by one."""
+        """All views in one forward pass (:func:`cl_text.batching.stack_features`): SimCSE's
+        dropout copies as they are, triplet columns right-padded to the widest; views that
+        cannot be stacked one by one."""
         if len(views) < 2 or not stackable(views):
             return [self.embed(view) for view in views]
-        stacked, sizes = stack_features(views)
+        pad_id = getattr(getattr(self.encoder, "tokenizer", None), "pad_token_id", None)
+        stacked, sizes = stack_features(views, {"input_ids": pad_id or 0})
         return list(self.embed(stacked).split(sizes))
 
     def compute_loss(self, embeddings: Sequence[Tensor], batch: Any) -> Tensor:

@@ -19,7 +19,7 @@ from cl_core.io import atomic_torch_save
 from cl_core.training.callbacks import EmbeddingDiagnostics, SpectrumAndProjectionPlot
 from cl_core.training.callbacks.diagnostics import embedding_diagnostics
 from cl_core.training.callbacks.spectrum_plot import save_spectrum_and_projection
-from cl_core.training.checkpoint import AtomicCheckpointIO
+from cl_core.training.checkpoint import AtomicCheckpointIO, BackgroundCheckpointIO
 from cl_core.training.module import ContrastiveModule, default_views
 from cl_core.training.randomness import step_generator
 from cl_core.training.resume import TrackSamplerProgress, resolve_resume
@@ -30,6 +30,7 @@ from cl_core.training.trainer import checkpoint_dir, make_trainer, tensorboard_a
 
 __all__ = [
     "AtomicCheckpointIO",
+    "BackgroundCheckpointIO",
     "ContrastiveModule",
     "EmbeddingDiagnostics",
     "LearnableTemperature",

@@ -1,8 +1,9 @@
 """A Lightning ``Trainer`` factory with the project's defaults.
 
 Progress bar on, CSV logs always, TensorBoard logs when ``tensorboard`` is installed, deterministic
-seeding, atomic checkpoints (``last.ckpt`` plus every ``checkpoint_every_n_steps`` steps), and the
-sampler-progress callback that makes mid-epoch resume exact.
+seeding, atomic checkpoints written in the background (``last.ckpt`` plus every
+``checkpoint_every_n_steps`` steps), and the sampler-progress callback that makes mid-epoch resume
+exact.
 
 Several GPUs or nodes: the same call with ``accelerator="gpu", devices=8, num_nodes=2,
 strategy="ddp"`` run under ``torchrun``/SLURM (Lightning reads ``MASTER_ADDR``, ``NODE_RANK``, ...).
@@ -20,7 +21,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
-from cl_core.training.checkpoint import AtomicCheckpointIO
+from cl_core.training.checkpoint import AtomicCheckpointIO, BackgroundCheckpointIO
 from cl_core.training.resume import TrackSamplerProgress
 
 CHECKPOINT_DIR = "checkpoints"
@@ -53,6 +54,7 @@ def make_trainer(
     deterministic: bool = True,
     use_distributed_sampler: bool = False,
     log_every_n_steps: int = 10,
+    background_checkpoints: bool = True,
     **trainer_kwargs: Any,
 ) -> pl.Trainer:
     """A seeded :class:`~lightning.pytorch.Trainer` that logs and checkpoints into ``out_dir``.
@@ -74,6 +76,10 @@ def make_trainer(
         use_distributed_sampler: let Lightning inject a ``DistributedSampler``; ``False`` by default
             because :func:`~cl_core.training.resumable_loader` shards itself.
         log_every_n_steps: logging interval.
+        background_checkpoints: write checkpoints on a background thread while training goes on
+            (:class:`~cl_core.training.BackgroundCheckpointIO`; ``fit`` still returns only once
+            they are on disk); ``False`` writes them in place
+            (:class:`~cl_core.training.AtomicCheckpointIO`).
         **trainer_kwargs: any other ``Trainer`` argument.
 
     Returns:
@@ -101,6 +107,9 @@ def make_trainer(
         save_last="link",
         save_top_k=1,
         every_n_train_steps=checkpoint_every_n_steps,
+        # Always last.ckpt, never last-v1.ckpt: with background writes the previous step file can
+        # still exist (its removal is queued) when the link is replaced.
+        enable_version_counter=False,
     )
     all_callbacks: list[Callback] = [checkpoint, TrackSamplerProgress(), *callbacks]
     if progress_bar:
@@ -115,7 +124,7 @@ def make_trainer(
         strategy=strategy,
         logger=loggers,
         callbacks=all_callbacks,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[BackgroundCheckpointIO() if background_checkpoints else AtomicCheckpointIO()],
         enable_progress_bar=progress_bar,
         deterministic=deterministic,
         use_distributed_sampler=use_distributed_sampler,
