@@ -118,6 +118,50 @@ def test_coconut_with_zero_loss_weights_is_exactly_replay(tiny_data):
     assert runs["coconut"].train_samples == runs["replay"].train_samples
 
 
+def test_coconut_contrasts_rehearsal_with_the_previous_task_model_and_mm_on_current_data(
+    tiny_data, monkeypatch
+):
+    # Audit against the paper (methods.md, COCONUT): NSPT sees rehearsal samples of earlier tasks
+    # only and its teacher is the frozen model as it was after the previous task; MM sees
+    # current-task samples only.
+    after_task, teachers, nspt_labels, mm_labels = [], [], [], []
+    evaluate, coconut_terms = continual._evaluate, continual._coconut_terms
+    nspt, mm = continual.nspt_loss, continual.audio_text_contrastive_loss
+
+    def snapshot_after_task(model, data, seen, result):
+        after_task.append({k: v.clone() for k, v in model.state_dict().items()})
+        return evaluate(model, data, seen, result)
+
+    def spy_terms(model, teacher, batch, memory, padding, num_current, config):
+        if teacher is not None and len(teachers) < 3:
+            teachers.append((len(after_task), teacher.state_dict(), teacher.training))
+            assert not any(p.requires_grad for p in teacher.parameters())
+        return coconut_terms(model, teacher, batch, memory, padding, num_current, config)
+
+    def spy_nspt(student, teacher, labels, temperature):
+        nspt_labels.append((len(after_task), set(labels.tolist())))
+        return nspt(student, teacher, labels, temperature)
+
+    def spy_mm(audio, text, labels, temperature):
+        mm_labels.append((len(after_task), set(labels.tolist())))
+        return mm(audio, text, labels, temperature)
+
+    monkeypatch.setattr(continual, "_evaluate", snapshot_after_task)
+    monkeypatch.setattr(continual, "_coconut_terms", spy_terms)
+    monkeypatch.setattr(continual, "nspt_loss", spy_nspt)
+    monkeypatch.setattr(continual, "audio_text_contrastive_loss", spy_mm)
+    result = run_continual(tiny_data, ContinualConfig("coconut", **TINY), progress=False)
+    task_labels = [{tiny_data.intent_names.index(name) for name in task} for task in result.tasks]
+    assert teachers and nspt_labels and mm_labels
+    for finished, state, training in teachers:
+        assert finished == 1 and not training
+        for key, value in after_task[0].items():
+            torch.testing.assert_close(state[key], value)
+    assert all(step == 1 and labels <= task_labels[0] for step, labels in nspt_labels)
+    assert all(labels <= task_labels[step] for step, labels in mm_labels)
+    assert {step for step, _ in mm_labels} == {0, 1}
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="method must be one of"):
         ContinualConfig("ewc")

@@ -10,7 +10,8 @@ arXiv:2310.02699. Modules (import them directly; this package imports nothing he
 - :mod:`cl_speech.model`: conv + transformer audio encoder, transformer text decoder;
 - :mod:`cl_speech.replay`, :mod:`cl_speech.continual_metrics`, :mod:`cl_speech.continual`:
   class-balanced replay, accuracy / forgetting / WER, the class-incremental protocol;
-- :mod:`cl_speech.sweep`: choosing COCONUT's weights and temperature on validation voices;
+- :mod:`cl_speech.sweep`: choosing COCONUT's weights and temperature on validation voices over
+  several seeds;
 - :mod:`cl_speech.real_speech`: checks on real recordings (Asterisk prompts, FSDD);
 - :mod:`cl_speech.bench`, :mod:`cl_speech.cli`: ``cl-bench`` rows and ``cl-train speech``.
 """

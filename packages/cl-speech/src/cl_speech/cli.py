@@ -58,8 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--nspt-weight",
         type=float,
-        default=0.01,
-        help="COCONUT lambda_1, weight of the NSPT loss (default: 0.01, chosen on validation)",
+        default=0.1,
+        help="COCONUT lambda_1, weight of the NSPT loss (default: 0.1, chosen on validation)",
     )
     parser.add_argument(
         "--mm-weight",
@@ -70,8 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--temperature",
         type=positive_float,
-        default=0.5,
-        help="temperature of the COCONUT losses (default: 0.5, chosen on validation)",
+        default=0.1,
+        help="temperature of the COCONUT losses (default: 0.1, chosen on validation)",
     )
     parser.add_argument(
         "--validation",
@@ -115,33 +115,75 @@ def _float_list(text: str) -> list[float]:
         ) from None
 
 
+def _int_list(text: str) -> list[int]:
+    """``argparse`` type: comma-separated integers, e.g. ``0,1,2``."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, e.g. 0,1,2; got {text!r}"
+        ) from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``argparse`` type: ``I/N`` with ``0 <= I < N``, e.g. ``1/2``."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N, e.g. 0/2; got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N, got {text!r}")
+    return index, count
+
+
 def _register_sweep(steps: argparse._SubParsersAction) -> None:
     sweep = steps.add_parser(
         "sweep",
-        help="choose COCONUT's weights and temperature on held-out training voices",
+        help="choose COCONUT's weights and temperature on held-out training voices (multi-seed)",
         description=(
             "Run replay-only and COCONUT at every (nspt weight, mm weight, temperature) of a grid "
-            "on the validation split (held-out training voices; the test voices are not used). "
-            "Writes OUT/sweep.json after every configuration (rerun to resume) and prints a "
-            "table, best score (average accuracy - forgetting) first."
+            "for every seed on the validation split (held-out training voices of that seed; the "
+            "test voices are not used). Each (configuration, seed) run is saved to OUT/runs/ and "
+            "OUT/sweep.json (mean +- std over seeds) is rebuilt after every run; rerun to resume. "
+            "Prints a table (mean +- std over seeds), lowest mean forgetting first, with "
+            "replay-only as the reference row; the winner is the COCONUT setting with the lowest "
+            "mean forgetting. Defaults: the full bench profile (4 tasks, 15 epochs, buffer 96)."
         ),
     )
     sweep.add_argument("--data", type=Path, required=True, metavar="CACHE", help="corpus folder")
     sweep.add_argument("--out", type=Path, required=True, help="output folder")
-    sweep.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    sweep.add_argument("--tasks", type=positive_int, default=3, help="tasks (default: 3)")
-    sweep.add_argument("--epochs", type=positive_int, default=12, help="epochs (default: 12)")
     sweep.add_argument(
-        "--buffer-size", type=positive_int, default=48, help="replay buffer (default: 48)"
+        "--seeds", type=_int_list, default=[0, 1, 2], help="seeds, e.g. 0,1,2 (default: 0,1,2)"
     )
     sweep.add_argument(
-        "--nspt-weights", type=_float_list, default=[0.01, 0.05, 0.2], help="lambda_1 grid"
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="run every N-th job from I; start N processes on one --out (default: 0/1)",
+    )
+    sweep.add_argument("--tasks", type=positive_int, default=4, help="tasks (default: 4)")
+    sweep.add_argument("--epochs", type=positive_int, default=15, help="epochs (default: 15)")
+    sweep.add_argument(
+        "--buffer-size", type=positive_int, default=96, help="replay buffer (default: 96)"
     )
     sweep.add_argument(
-        "--mm-weights", type=_float_list, default=[0.01, 0.05, 0.2], help="lambda_2 grid"
+        "--nspt-weights",
+        type=_float_list,
+        default=[0.01, 0.1, 0.5, 1.0],
+        help="lambda_1 grid (default: 0.01,0.1,0.5,1)",
     )
     sweep.add_argument(
-        "--temperatures", type=_float_list, default=[0.1, 0.5], help="temperature grid"
+        "--mm-weights",
+        type=_float_list,
+        default=[0.05, 0.2],
+        help="lambda_2 grid (default: 0.05,0.2)",
+    )
+    sweep.add_argument(
+        "--temperatures",
+        type=_float_list,
+        default=[0.1, 0.5],
+        help="temperature grid (default: 0.1,0.5)",
     )
     sweep.set_defaults(func=run_sweep)
 

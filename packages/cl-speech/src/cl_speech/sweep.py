@@ -1,20 +1,28 @@
-"""Choose COCONUT's loss weights and temperature on held-out training voices (validation).
+"""Choose COCONUT's loss weights and temperature on held-out training voices, over several seeds.
 
 A grid of ``(lambda_1 = nspt_weight, lambda_2 = mm_weight, tau = temperature)`` is run with
-:func:`~cl_speech.continual.run_continual` on :func:`~cl_speech.dataset.validation_split` data,
-next to replay-only (COCONUT with both weights 0) at the same buffer size. The test voices are
-never touched. A point's score is ``average_accuracy - forgetting`` on the validation voices
-(Cappellazzo et al., "Continual Contrastive Spoken Language Understanding", Findings of ACL 2024,
-arXiv:2310.02699, report both metrics; the score rewards remembering without giving up accuracy).
-``sweep.json`` is rewritten (atomically) after every configuration, and an existing file is
-resumed: finished configurations are not run again.
+:func:`~cl_speech.continual.run_continual` on validation data
+(:func:`~cl_speech.dataset.validation_split`) for every seed, next to replay-only (COCONUT with
+both weights 0) at the same buffer size, scored the same way. The test voices are never touched.
+
+Scoring (Cappellazzo et al., "Continual Contrastive Spoken Language Understanding", Findings of
+ACL 2024, arXiv:2310.02699, report average accuracy and forgetting): a configuration's numbers are
+the mean (and sample std) over seeds. The goal is to forget less than replay-only, so mean
+forgetting ranks the configurations and average accuracy is reported next to it (and breaks
+ties). Read both: a configuration that learns little also forgets little.
+
+Every (configuration, seed) run is written atomically to ``runs/<config>-seed<seed>.json`` and
+the aggregate ``sweep.json`` is rebuilt from those files after each run. A rerun skips finished
+runs. ``shard=(i, n)`` runs only every n-th job starting at i, so n processes started on the same
+folder share the work.
 
 Example:
     >>> points = sweep_grid((0.01, 0.2), (0.05,), (0.1, 0.5))
     >>> len(points)
     4
-    >>> rows = run_sweep(validation_split(data), ContinualConfig(), points, "out")  # doctest: +SKIP
-    >>> best_point(rows)  # doctest: +SKIP
+    >>> config = ContinualConfig()
+    >>> rows = run_sweep(load_validation, config, points, [0, 1, 2], "out")  # doctest: +SKIP
+    >>> best_point(rows)["name"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Sequence
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +43,7 @@ if TYPE_CHECKING:
     from cl_speech.dataset import SLUData
 
 REPLAY_ROW = "replay"
+METRICS = ("final_accuracy", "average_accuracy", "forgetting", "final_wer", "train_time_s")
 
 
 @dataclass(frozen=True)
@@ -83,67 +93,133 @@ def sweep_grid(
     ]
 
 
+def _check_seeds_and_shard(seeds: Sequence[int], shard: tuple[int, int]) -> None:
+    if len(seeds) == 0:
+        raise ValueError("seeds must hold at least one seed, got none")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
+    index, count = shard
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard}")
+
+
 def run_sweep(
-    data: SLUData,
+    load_data: Callable[[int], SLUData],
     base: ContinualConfig,
     points: Sequence[SweepPoint],
+    seeds: Sequence[int],
     out_dir: str | os.PathLike[str],
     *,
+    shard: tuple[int, int] = (0, 1),
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run replay-only and COCONUT at every point; write ``out_dir/sweep.json`` after each.
+    """Run replay-only and COCONUT at every point for every seed; keep ``sweep.json`` current.
 
     Args:
-        data: validation data (:func:`~cl_speech.dataset.validation_split`); its ``is_test``
-            utterances are the ones scored.
-        base: the shared settings (tasks, epochs, buffer, seed, ...); its method and COCONUT
-            weights are replaced per row.
+        load_data: the validation data of a seed (e.g. ``validation_split(load_slu_data(corpus,
+            seed=s), seed=s)``); its ``is_test`` utterances are the ones scored.
+        base: the shared settings (tasks, epochs, buffer, ...); its method, seed and COCONUT
+            weights are replaced per run.
         points: the COCONUT settings to try (:func:`sweep_grid`).
-        out_dir: folder of ``sweep.json``; rows already in it are kept and not re-run.
-        progress: a progress bar over the configurations (and per task).
+        seeds: the seeds every configuration runs with.
+        out_dir: folder of ``runs/`` and ``sweep.json``; finished runs there are not re-run.
+        shard: ``(i, n)``: run only the jobs ``i, i + n, i + 2n, ...`` (for n processes).
+        progress: a progress bar over the runs (and per task).
 
     Returns:
-        One row per configuration: ``name``, ``method``, the three hyper-parameters, ``score``
-        and the run's summary metrics (final / average accuracy, forgetting, WER, train time).
+        The aggregated rows of every run found in ``out_dir`` (:func:`summarize_runs`).
+
+    Raises:
+        ValueError: no seeds, repeated seeds or a bad ``shard``.
     """
+    _check_seeds_and_shard(seeds, shard)
     from tqdm.auto import tqdm
 
     from cl_speech.continual import run_continual
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "sweep.json"
-    rows: list[dict[str, Any]] = (
-        json.loads(path.read_text(encoding="utf-8"))["rows"] if path.exists() else []
-    )
-    done = {row["name"] for row in rows}
-    todo: list[tuple[str, ContinualConfig]] = [
-        (REPLAY_ROW, replace(base, method="replay", nspt_weight=0.0, mm_weight=0.0))
+    runs_dir = Path(out_dir) / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    configs = [(REPLAY_ROW, replace(base, method="replay", nspt_weight=0.0, mm_weight=0.0))]
+    configs += [(point.name, replace(base, method="coconut", **asdict(point))) for point in points]
+    jobs = [(name, config, seed) for seed in seeds for name, config in configs]
+    jobs = [
+        job
+        for position, job in enumerate(jobs)
+        if position % shard[1] == shard[0] and not _run_path(runs_dir, job[0], job[2]).exists()
     ]
-    todo += [(point.name, replace(base, method="coconut", **asdict(point))) for point in points]
-    todo = [(name, config) for name, config in todo if name not in done]
-    for name, config in tqdm(todo, desc="sweep", unit="config", disable=not progress):
-        result = run_continual(data, config, progress=progress)
-        summary = result.summary()
-        rows.append(
-            {
-                "name": name,
-                "method": config.method,
-                "nspt_weight": config.nspt_weight,
-                "mm_weight": config.mm_weight,
-                "temperature": config.temperature,
-                "score": summary["average_accuracy"] - summary["forgetting"],
-                **summary,
-                "train_time_s": result.train_time_s,
-            }
-        )
-        payload = {"base_config": asdict(base), "scored_on": "validation voices", "rows": rows}
-        atomic_write_text(path, json.dumps(payload, indent=2))
+    loaded: dict[int, SLUData] = {}
+    for name, config, seed in tqdm(jobs, desc="sweep", unit="run", disable=not progress):
+        if seed not in loaded:
+            loaded = {seed: load_data(seed)}
+        result = run_continual(loaded[seed], replace(config, seed=seed), progress=progress)
+        run = {
+            "name": name,
+            "method": config.method,
+            "seed": seed,
+            "nspt_weight": config.nspt_weight,
+            "mm_weight": config.mm_weight,
+            "temperature": config.temperature,
+            **result.summary(),
+            "train_time_s": result.train_time_s,
+        }
+        atomic_write_text(_run_path(runs_dir, name, seed), json.dumps(run, indent=2))
+        _write_summary(Path(out_dir), base)
+    return _write_summary(Path(out_dir), base)
+
+
+def _run_path(runs_dir: Path, name: str, seed: int) -> Path:
+    return runs_dir / f"{name}-seed{seed}.json"
+
+
+def _write_summary(out_dir: Path, base: ContinualConfig) -> list[dict[str, Any]]:
+    runs = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((out_dir / "runs").glob("*.json"))
+    ]
+    rows = summarize_runs(runs)
+    payload = {
+        "base_config": {key: value for key, value in asdict(base).items() if key != "seed"},
+        "scored_on": "validation voices",
+        "ranking": "mean forgetting over seeds, lower first (ties: higher average accuracy)",
+        "rows": rows,
+    }
+    atomic_write_text(out_dir / "sweep.json", json.dumps(payload, indent=2))
+    return rows
+
+
+def summarize_runs(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per configuration: its settings, seeds, and per metric the mean and ``_std``.
+
+    The std is the sample standard deviation over seeds (0 for a single seed). Rows come in the
+    order their configuration first appears in ``runs``.
+    """
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_name.setdefault(run["name"], []).append(run)
+    rows = []
+    for name, members in by_name.items():
+        members = sorted(members, key=lambda run: run["seed"])
+        first = members[0]
+        row: dict[str, Any] = {
+            "name": name,
+            "method": first["method"],
+            "nspt_weight": first["nspt_weight"],
+            "mm_weight": first["mm_weight"],
+            "temperature": first["temperature"],
+            "seeds": [run["seed"] for run in members],
+        }
+        for metric in METRICS:
+            values = [run[metric] for run in members]
+            row[metric] = statistics.fmean(values)
+            row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
     return rows
 
 
 def best_point(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The COCONUT row with the highest ``score`` (ties: lower forgetting, then first).
+    """The COCONUT row with the lowest mean forgetting (ties: higher average accuracy, then first).
+
+    Only the rows run with the most seeds are compared.
 
     Raises:
         ValueError: ``rows`` has no COCONUT row.
@@ -151,18 +227,21 @@ def best_point(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     coconut = [row for row in rows if row["method"] == "coconut"]
     if not coconut:
         raise ValueError("rows must hold at least one coconut row, got none")
-    return max(coconut, key=lambda row: (row["score"], -row["forgetting"]))
+    most = max(len(row["seeds"]) for row in coconut)
+    complete = [row for row in coconut if len(row["seeds"]) == most]
+    return min(complete, key=lambda row: (row["forgetting"], -row["average_accuracy"]))
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    """A Markdown table of the rows, best score first."""
+    """A Markdown table of the rows (mean +- std over seeds), lowest forgetting first."""
     lines = [
-        "| config | score | average accuracy | forgetting | final accuracy |",
-        "|---|---|---|---|---|",
+        "| config | seeds | forgetting | average accuracy | final accuracy | final WER |",
+        "|---|---|---|---|---|---|",
     ]
-    for row in sorted(rows, key=lambda row: -row["score"]):
-        lines.append(
-            f"| {row['name']} | {row['score']:.3f} | {row['average_accuracy']:.3f} | "
-            f"{row['forgetting']:.3f} | {row['final_accuracy']:.3f} |"
-        )
+    for row in sorted(rows, key=lambda row: (row["forgetting"], -row["average_accuracy"])):
+        cells = [
+            f"{row[metric]:.3f}+-{row[metric + '_std']:.3f}"
+            for metric in ("forgetting", "average_accuracy", "final_accuracy", "final_wer")
+        ]
+        lines.append(f"| {row['name']} | {len(row['seeds'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

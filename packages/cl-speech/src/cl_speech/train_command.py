@@ -71,34 +71,38 @@ def train_from_args(args: argparse.Namespace) -> int:
 
 
 def sweep_from_args(args: argparse.Namespace) -> int:
-    """Sweep COCONUT's hyper-parameters on the validation split; print the table; exit 0."""
+    """Sweep COCONUT's hyper-parameters on the validation split over seeds; print the table."""
     from cl_speech.audio import AudioFileError
     from cl_speech.continual import ContinualConfig
     from cl_speech.data.manifest import ManifestError
-    from cl_speech.dataset import load_slu_data, validation_split
+    from cl_speech.dataset import SLUData, load_slu_data, validation_split
     from cl_speech.sweep import best_point, format_table, run_sweep, sweep_grid
+
+    def load_validation(seed: int) -> SLUData:
+        return validation_split(load_slu_data(args.data, seed=seed), seed=seed)
 
     out = prepare_out_dir(args.out)
     try:
         points = sweep_grid(args.nspt_weights, args.mm_weights, args.temperatures)
-        data = validation_split(load_slu_data(args.data, seed=args.seed), seed=args.seed)
-        if args.tasks > len(data.intent_names):
+        if len(set(args.seeds)) != len(args.seeds):
+            raise ValueError(f"--seeds must be distinct, got {args.seeds}")
+        n_intents = len(load_validation(args.seeds[0]).intent_names)
+        if args.tasks > n_intents:
             raise ValueError(
-                f"--tasks must be at most the number of intents ({len(data.intent_names)}), "
-                f"got {args.tasks}"
+                f"--tasks must be at most the number of intents ({n_intents}), got {args.tasks}"
             )
         base = ContinualConfig(
-            num_tasks=args.tasks, epochs=args.epochs, buffer_size=args.buffer_size, seed=args.seed
+            num_tasks=args.tasks, epochs=args.epochs, buffer_size=args.buffer_size
         )
     except (ManifestError, AudioFileError, ValueError) as error:
         raise UserFacingError(str(error)) from None
     print("scoring on held-out training voices (validation); the test voices are not used")
-    rows = run_sweep(data, base, points, out)
+    rows = run_sweep(load_validation, base, points, args.seeds, out, shard=args.shard)
     print(format_table(rows))
     best = best_point(rows)
     print(
-        f"best on validation: --nspt-weight {best['nspt_weight']:g} --mm-weight "
-        f"{best['mm_weight']:g} --temperature {best['temperature']:g}"
+        f"best on validation ({len(best['seeds'])} seeds): --nspt-weight {best['nspt_weight']:g} "
+        f"--mm-weight {best['mm_weight']:g} --temperature {best['temperature']:g}"
     )
     print(f"results: {out / 'sweep.json'}")
     return 0
