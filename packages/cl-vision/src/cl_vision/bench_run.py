@@ -1,9 +1,12 @@
 """``cl-bench`` run functions of the vision recipes (imported only when a row runs).
 
 Each row trains one method, probes its frozen encoder (kNN, linear, effective rank) and, in the
-same run, the raw pixels and the random-init encoder. The full profile adds the issue's checks:
-SimCLR/DCL also train at batch 32 (``linear_acc_b32``, ``drop_b256_to_b32``), MV-DHEL/MV-InfoNCE
-also train with V = 2 and 3 views (``effective_rank_v{V}``).
+same run, the raw pixels and the random-init encoder. Every linear probe chooses its ``C`` by
+stratified CV on training features only (:mod:`cl_vision.probes`) and reports it as ``linear_c``.
+The full profile adds the issue's checks: SimCLR/DCL also train at batch 32 (``linear_acc_b32``,
+``drop_b256_to_b32``; each at its own default temperature - the several-seed comparison at one
+shared temperature is :mod:`cl_vision.batch_size_study`), MV-DHEL/MV-InfoNCE also train with
+V = 2 and 3 views (``effective_rank_v{V}``).
 """
 
 from __future__ import annotations
@@ -15,21 +18,32 @@ from pathlib import Path
 
 import torch
 
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_core.io import atomic_write_text
 from cl_core.registry import BenchContext, BenchResult
 from cl_core.threads import torch_threads
 from cl_vision.data import ImageSplit, load_image_split
-from cl_vision.evaluation import encoder_scores, geometry_scores, raw_pixel_scores
+from cl_vision.evaluation import (
+    encoder_scores,
+    frozen_encoder_scores,
+    geometry_scores,
+    raw_pixel_scores,
+)
 from cl_vision.full_profile_plots import (
     batch_size_points,
     plot_batch_sizes,
     plot_views,
     views_points,
 )
+from cl_vision.probes import CV_FOLDS, CV_SUBSAMPLE
 from cl_vision.training import TrainConfig, build_module, train
 from cl_vision.views import default_augmentation
 
 ENCODER = "SmallResNet 32-64-128 + 2-layer head 128-128-64"
+PROBE_NOTE = (
+    f"linear probes (method and baselines): C from {DEFAULT_C_GRID} by {CV_FOLDS}-fold "
+    f"stratified CV on <= {CV_SUBSAMPLE} training rows (linear_c), refit on all training rows"
+)
 
 
 @dataclass(frozen=True)
@@ -130,13 +144,17 @@ def _run_method(method: str, context: BenchContext) -> BenchResult:
     )
     out = context.out_dir / f"vision-{method}-{context.dataset}"
     metrics, train_time, samples = _train_and_score(config, split, out, settings)
-    notes = [f"batch {config.batch_size}, V={config.views}, tau={config.tau}, 1 CPU thread"]
+    notes = [
+        f"batch {config.batch_size}, V={config.views}, tau={config.tau}, 1 CPU thread",
+        PROBE_NOTE,
+    ]
     if context.profile == "full" and method in ("simclr", "dcl"):
         small = replace(config, batch_size=32)
         small_scores, extra_time, extra_samples = _train_and_score(
             small, split, out / "batch32", settings
         )
         metrics["linear_acc_b32"] = small_scores["linear_acc"]
+        metrics["linear_c_b32"] = small_scores["linear_c"]
         metrics["drop_b256_to_b32"] = metrics["linear_acc"] - small_scores["linear_acc"]
         train_time += extra_time
         samples += extra_samples
@@ -152,6 +170,7 @@ def _run_method(method: str, context: BenchContext) -> BenchResult:
             )
             metrics[f"effective_rank_v{views}"] = scores["effective_rank"]
             metrics[f"linear_acc_v{views}"] = scores["linear_acc"]
+            metrics[f"linear_c_v{views}"] = scores["linear_c"]
             train_time += extra_time
             samples += extra_samples
         plot = plot_views(views_points(metrics), out / "views.png", method)
@@ -206,7 +225,7 @@ def _run_temperature_sweep(context: BenchContext) -> BenchResult:
     metrics: dict[str, float] = {}
     for row in rows:
         tag = f"{row['loss']}_tau{row['temperature']:g}"
-        for name in ("linear_acc", "knn_acc", "uniformity", "tolerance"):
+        for name in ("linear_acc", "linear_c", "knn_acc", "uniformity", "tolerance"):
             metrics[f"{name}@{tag}"] = row[name]
     config = TrainConfig(method="simclr", seed=context.seed)
     return BenchResult(
@@ -220,7 +239,7 @@ def _run_temperature_sweep(context: BenchContext) -> BenchResult:
         baselines=_baselines(config, split),
         train_time_s=elapsed,
         samples_per_s=0.0,
-        notes=f"plot: {out / 'temperature_sweep.png'}; data: {split.card}",
+        notes=f"plot: {out / 'temperature_sweep.png'}; {PROBE_NOTE}; data: {split.card}",
     )
 
 
@@ -231,7 +250,6 @@ def run_mcl(context: BenchContext) -> BenchResult:
 
 
 def _run_mcl(context: BenchContext) -> BenchResult:
-    from cl_core.recipes.frozen_probes import probe_scores
     from cl_vision.mcl import train_mcl
 
     settings = _settings(context)
@@ -249,10 +267,7 @@ def _run_mcl(context: BenchContext) -> BenchResult:
         progress_bar=False,
         max_steps=settings.max_steps,
     )
-    with torch.no_grad():
-        metrics = probe_scores(
-            run.encoder(split.train_x), split.train_y, run.encoder(split.test_x), split.test_y
-        )
+    metrics = frozen_encoder_scores(run.encoder, split)
     for stage, module in enumerate(run.stages):
         metrics[f"linear_acc_stage{stage}"] = encoder_scores(module, split)["linear_acc"]
     return BenchResult(
@@ -266,7 +281,9 @@ def _run_mcl(context: BenchContext) -> BenchResult:
         baselines=_baselines(config, split),
         train_time_s=run.train_time_s,
         samples_per_s=run.samples_seen / run.train_time_s if run.train_time_s > 0 else 0.0,
-        notes=f"SimCLR stages, K=10 k-means clusters, 1 CPU thread; data: {split.card}",
+        notes=(
+            f"SimCLR stages, K=10 k-means clusters, 1 CPU thread; {PROBE_NOTE}; data: {split.card}"
+        ),
     )
 
 

@@ -1,8 +1,9 @@
 """Frozen-feature evaluation of a trained vision encoder and the two baselines of every row.
 
 Linear evaluation (a logistic regression on frozen features, SimCLR: Chen et al., 2020,
-arXiv:2002.05709) and a cosine kNN classifier, plus the effective rank (Roy & Vetterli, 2007) of
-the test features, all from :mod:`cl_core` (:func:`cl_core.recipes.frozen_probes.probe_scores`).
+arXiv:2002.05709) with its ``C`` chosen by stratified cross-validation on the training features
+only (:func:`cl_vision.probes.frozen_probe_scores`; the chosen ``C`` is returned as ``linear_c``)
+and a cosine kNN classifier, plus the effective rank (Roy & Vetterli, 2007) of the test features.
 The baselines answer "did the method learn anything?": the same probes on the raw pixels and on the
 same encoder at its random initialisation.
 Embedding geometry per Wang & Liu (CVPR 2021, arXiv:2012.09740): uniformity
@@ -17,9 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cl_core.metrics import tolerance, uniformity
-from cl_core.recipes.frozen_probes import probe_scores
 from cl_core.training import ContrastiveModule
 from cl_vision.data import ImageSplit
+from cl_vision.probes import frozen_probe_scores
 
 KNN_NEIGHBOURS = 20
 
@@ -30,8 +31,9 @@ def _neighbours(split: ImageSplit) -> int:
 
 
 def encoder_scores(module: ContrastiveModule, split: ImageSplit) -> dict[str, float]:
-    """``knn_acc``, ``linear_acc`` and ``effective_rank`` of the frozen encoder features."""
-    return probe_scores(
+    """``knn_acc``, ``linear_acc`` (with ``linear_c``, ``linear_cv_acc``) and ``effective_rank``
+    of the frozen encoder features."""
+    return frozen_probe_scores(
         module.encode(split.train_x),
         split.train_y,
         module.encode(split.test_x),
@@ -56,7 +58,7 @@ def frozen_features(encoder: nn.Module, images: Tensor, batch_size: int = 1024) 
 def frozen_encoder_scores(encoder: nn.Module, split: ImageSplit) -> dict[str, float]:
     """:func:`encoder_scores` for any image encoder ``(N, C, H, W) -> (N, D)`` (MCL's
     concatenated stages, PixPro's pooled backbone)."""
-    return probe_scores(
+    return frozen_probe_scores(
         frozen_features(encoder, split.train_x),
         split.train_y,
         frozen_features(encoder, split.test_x),
@@ -67,7 +69,7 @@ def frozen_encoder_scores(encoder: nn.Module, split: ImageSplit) -> dict[str, fl
 
 def raw_pixel_scores(split: ImageSplit) -> dict[str, float]:
     """The same probes on the flattened pixels."""
-    return probe_scores(
+    return frozen_probe_scores(
         split.train_x.flatten(1),
         split.train_y,
         split.test_x.flatten(1),

@@ -1,0 +1,149 @@
+"""The vision probes choose the linear probe's C by stratified CV on training rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import cl_vision.probes as probes
+from cl_core.evaluation import linear_probe_accuracy
+from cl_vision.probes import (
+    frozen_probe_scores,
+    stratified_subsample,
+    subsampled_cv_linear_probe,
+)
+
+GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+def _blobs(rows: int, seed: int, *, dims: int = 30, informative: int = 3, classes: int = 3):
+    """Noisy Gaussian classes where only a few dimensions carry the label."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(rows) % classes
+    features = rng.normal(size=(rows, dims))
+    features[:, :informative] += labels[:, None] * 0.8
+    return features, labels
+
+
+def _reference_choice(x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> tuple[float, float]:
+    """Loop over the grid and the folds by hand: the C with the best mean fold accuracy."""
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    best_c, best_score = None, -1.0
+    for c in sorted(GRID):
+        scores = []
+        for fit_rows, held_rows in splitter.split(x, y):
+            model = make_pipeline(
+                StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed)
+            )
+            model.fit(x[fit_rows], y[fit_rows])
+            scores.append(model.score(x[held_rows], y[held_rows]))
+        if np.mean(scores) > best_score + 1e-12:
+            best_c, best_score = c, float(np.mean(scores))
+    return best_c, best_score
+
+
+def test_chosen_c_is_the_best_mean_fold_accuracy_of_a_hand_written_cv_loop() -> None:
+    x, y = _blobs(90, seed=0)
+    probe = subsampled_cv_linear_probe(x, y, x[:9], y[:9], grid=GRID, folds=3, seed=4)
+    reference_c, reference_score = _reference_choice(x, y, folds=3, seed=4)
+    assert probe.c == reference_c
+    assert probe.cv_accuracy == pytest.approx(reference_score)
+    assert probe.cv_rows == 90 and probe.folds == 3
+
+
+def test_test_features_never_influence_the_chosen_c() -> None:
+    x, y = _blobs(120, seed=1)
+    test_x, test_y = _blobs(60, seed=2)
+    honest = subsampled_cv_linear_probe(x, y, test_x, test_y, grid=GRID, seed=0)
+    scrambled = subsampled_cv_linear_probe(
+        x, y, test_x * 50.0 + 7.0, np.roll(test_y, 1), grid=GRID, seed=0
+    )
+    assert (scrambled.c, scrambled.cv_accuracy) == (honest.c, honest.cv_accuracy)
+    assert scrambled.accuracy != honest.accuracy
+
+
+def test_search_sees_only_a_stratified_training_subsample(monkeypatch) -> None:
+    x, _ = _blobs(300, seed=3)
+    y = np.repeat([0, 1, 2], [200, 50, 50])
+    test_x, test_y = _blobs(50, seed=4)
+    seen = {}
+    original = probes.cross_validated_linear_probe
+
+    def spy(train_x, train_y, held_x, held_y, **kwargs):
+        seen.update(train_x=train_x, train_y=train_y, held_x=held_x)
+        return original(train_x, train_y, held_x, held_y, **kwargs)
+
+    monkeypatch.setattr(probes, "cross_validated_linear_probe", spy)
+    probe = subsampled_cv_linear_probe(x, y, test_x, test_y, cv_subsample=60, seed=0)
+    assert len(seen["train_y"]) == probe.cv_rows == 60
+    assert np.bincount(seen["train_y"]).tolist() == [40, 10, 10]
+    assert all(any(np.array_equal(row, t) for t in x) for row in seen["held_x"])
+    assert not any(np.allclose(row, t) for row in seen["held_x"] for t in test_x)
+
+
+def test_final_probe_is_refitted_on_all_training_rows_with_the_chosen_c() -> None:
+    x, y = _blobs(400, seed=5)
+    test_x, test_y = _blobs(100, seed=6)
+    probe = subsampled_cv_linear_probe(x, y, test_x, test_y, grid=GRID, cv_subsample=60)
+    refit = linear_probe_accuracy(x, y, test_x, test_y, inverse_regularization=probe.c)
+    assert probe.accuracy == refit
+    assert probe.cv_rows == 60
+
+
+def test_stratified_subsample_keeps_class_proportions_and_all_rows_when_small() -> None:
+    labels = np.array([0] * 80 + [1] * 20)
+    kept = stratified_subsample(labels, 50, seed=0)
+    assert np.bincount(labels[kept]).tolist() == [40, 10]
+    assert np.all(np.diff(kept) > 0)
+    assert stratified_subsample(labels, 500, seed=0).tolist() == list(range(100))
+
+
+def test_folds_drop_to_the_rarest_class_count() -> None:
+    x, y = _blobs(40, seed=7, classes=2)
+    y[:] = 0
+    y[:2] = 1
+    probe = subsampled_cv_linear_probe(x, y, x, y, folds=3)
+    assert probe.folds == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cv_subsample": 10}, "cv_subsample"),
+        ({"folds": 1}, "folds"),
+        ({"grid": (0.0, 1.0)}, "C|grid"),
+    ],
+)
+def test_bad_arguments_raise_naming_the_argument(kwargs, message) -> None:
+    x, y = _blobs(60, seed=8)
+    with pytest.raises(ValueError, match=message):
+        subsampled_cv_linear_probe(x, y, x, y, **kwargs)
+
+
+def test_a_class_with_one_training_row_cannot_be_cross_validated() -> None:
+    x, y = _blobs(30, seed=9, classes=2)
+    y[:] = 0
+    y[0] = 1
+    with pytest.raises(ValueError, match="at least 2 rows per class"):
+        subsampled_cv_linear_probe(x, y, x, y)
+
+
+def test_frozen_probe_scores_report_the_chosen_c_and_fall_back_on_singleton_classes() -> None:
+    x, y = _blobs(60, seed=10)
+    features, labels = torch.from_numpy(x).float(), torch.from_numpy(y)
+    scores = frozen_probe_scores(features, labels, features, labels, k=5)
+    assert scores["linear_c"] in (0.01, 0.1, 1.0, 10.0)
+    assert 0.0 <= scores["linear_cv_acc"] <= 1.0
+    assert scores["linear_acc"] == linear_probe_accuracy(
+        features, labels, features, labels, inverse_regularization=scores["linear_c"]
+    )
+    labels[:] = 0
+    labels[0] = 1
+    fallback = frozen_probe_scores(features, labels, features, labels, k=5)
+    assert fallback["linear_c"] == 1.0
+    assert "linear_cv_acc" not in fallback
