@@ -10,10 +10,13 @@ import pytest
 import torch
 
 from cl_core.registry import BenchContext
+from cl_regression import training
 from cl_regression.data import load_diabetes_table, load_rotated_fashion_mnist_table, rotate_images
 from cl_regression.encoder import ConvEncoder, build_encoder
 from cl_regression.experiment import ExperimentSpec, run_experiment
 from cl_regression.training import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TEMPERATURE,
     Standardizer,
     TrainConfig,
     TrainedRegressor,
@@ -68,6 +71,24 @@ def test_finetune_protocol_trains_the_extra_epochs_and_changes_the_model(diabete
     assert baseline.samples_seen == tuned.samples_seen  # the same total budget
 
 
+@pytest.mark.parametrize("method", ["supremix", "supcon"])
+def test_none_knobs_mean_the_method_defaults_and_reach_training(diabetes, method):
+    features, targets = diabetes[0][:300], diabetes[1][:300]
+
+    def embed(**knobs: float | int | None) -> np.ndarray:
+        config = replace(TINY, epochs=1, **knobs)
+        return fit_regressor(method, features, targets, config=config, seed=3).embed(features)
+
+    default = embed(temperature=None, batch_size=None)
+    temperature, batch_size = DEFAULT_TEMPERATURE[method], DEFAULT_BATCH_SIZE[method]
+    explicit = embed(temperature=temperature, batch_size=batch_size)
+    np.testing.assert_allclose(default, explicit, rtol=0, atol=0)
+    assert not np.allclose(default, embed(temperature=4 * temperature, batch_size=batch_size))
+    assert not np.allclose(default, embed(temperature=temperature, batch_size=batch_size // 2))
+    assert TrainConfig().batch_size_for(method) == batch_size
+    assert TrainConfig(batch_size=17).batch_size_for(method) == 17
+
+
 def test_bad_protocol_and_encoder_names():
     with pytest.raises(ValueError, match="protocol must be"):
         TrainConfig(protocol="probe")
@@ -75,6 +96,11 @@ def test_bad_protocol_and_encoder_names():
         TrainConfig(encoder="resnet")
     with pytest.raises(ValueError, match="finetune_epochs must be >= 0"):
         TrainConfig(finetune_epochs=-1)
+    with pytest.raises(ValueError, match="batch_size must be >= 2"):
+        TrainConfig(batch_size=1)
+    for temperature in (0.0, -0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature must be None or a finite number > 0"):
+            TrainConfig(temperature=temperature)
     with pytest.raises(ValueError, match="probe_targets must have shape"):
         fit_regressor("l1", np.zeros((8, 2)), np.arange(8.0), probe_targets=np.zeros(3))
 
@@ -200,6 +226,37 @@ def test_penalised_probe_shrinks_the_weights_down_to_the_median():
         fit_linear_l1(features, targets, alpha=-0.1)
     with pytest.raises(ValueError, match="probe_alpha must be >= 0"):
         TrainConfig(probe_alpha=-1.0)
+
+
+def _penalised_l1_objective(head: torch.nn.Linear, features, targets, alpha: float) -> float:
+    residual = _l1_objective(head, features.float(), targets.float()) / (2 * len(targets))
+    return residual + alpha * float(head.weight.abs().sum())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.05])
+def test_linear_l1_retries_an_equivalent_rescaled_problem_when_highs_fails(monkeypatch, alpha):
+    generator = torch.Generator().manual_seed(4)
+    features = 5.0 + 0.1 * torch.randn(60, 5, generator=generator, dtype=torch.float64)
+    targets = features @ torch.arange(1.0, 6.0, dtype=torch.float64) + 0.1 * torch.randn(
+        60, generator=generator, dtype=torch.float64
+    )
+    direct = fit_linear_l1(features, targets, alpha=alpha)
+    solve = training._solve_median_regression
+    calls = []
+
+    def fail_first(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else solve(*args)
+
+    monkeypatch.setattr(training, "_solve_median_regression", fail_first)
+    retried = fit_linear_l1(features, targets, alpha=alpha)
+    assert len(calls) == 2 and abs(float(calls[1][0].mean())) < 1e-9  # centred second try
+    assert _penalised_l1_objective(retried, features, targets, alpha) == pytest.approx(
+        _penalised_l1_objective(direct, features, targets, alpha), rel=1e-4
+    )
+    monkeypatch.setattr(training, "_solve_median_regression", lambda *args: None)
+    with pytest.raises(RuntimeError, match="did not converge on features of shape"):
+        fit_linear_l1(features, targets, alpha=alpha)
 
 
 @pytest.mark.parametrize("pretrain_column", [None, 3])

@@ -26,7 +26,11 @@ from cl_regression.data.tables import (
 )
 from cl_regression.encoder import EncoderKind
 from cl_regression.experiment import ExperimentSpec, run_experiment
-from cl_regression.training import CONTRASTIVE_METHODS, TrainConfig
+from cl_regression.training import (
+    CONTRASTIVE_METHODS,
+    DEFAULT_TEMPERATURE,
+    TrainConfig,
+)
 
 BASELINES = ("l1", "l2", "supcon", "rnc")
 
@@ -171,7 +175,12 @@ def run_supremix(ctx: BenchContext) -> BenchResult:
             f"test rows; mean (and _std) over seeds {list(seeds)}; {protocol}; "
             f"{config.num_bins} {config.binning} label bins (SupReMix, SupCon), "
             f"{config.num_negative_mixtures} anchor-inclusive + {config.num_positive_mixtures} "
-            "anchor-exclusive mixtures per anchor (SupReMix)."
+            "anchor-exclusive mixtures per anchor (SupReMix); temperature / batch size: "
+            + ", ".join(
+                f"{name} {DEFAULT_TEMPERATURE.get(name, '-')} / {config.batch_size_for(name)}"
+                for name in methods
+            )
+            + "."
         ),
     )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)

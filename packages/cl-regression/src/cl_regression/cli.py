@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--epochs", type=positive_int, default=60, help="epochs (default: 60)")
     parser.add_argument(
-        "--batch-size", type=positive_int, default=128, help="batch size (default: 128)"
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="batch size (default: the method's; SupReMix 256, SupCon 64, others 128)",
     )
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
     parser.add_argument(

@@ -30,7 +30,7 @@ def train_from_args(args: argparse.Namespace) -> int:
     train, test = split.train_index, split.test_index
     config = TrainConfig(
         epochs=args.epochs,
-        batch_size=max(2, min(args.batch_size, len(train))),
+        batch_size=None if args.batch_size is None else max(2, min(args.batch_size, len(train))),
         learning_rate=args.lr,
         num_bins=args.num_bins,
         binning=args.binning,
