@@ -13,8 +13,9 @@ size, sequence length and number of optimizer steps, then save the trained model
 Both trainers see the same batches in the same order (theirs through a batch sampler that
 reproduces ours), so the comparison is of trainers, not of data orders.
 
-Ours runs through the Lightning engine (:func:`cl_text.training.train_sentence_encoder`: resumable
-checkpoint at the end, model saved in sentence-transformers format); theirs through
+Ours runs through the Lightning engine (:func:`cl_text.training.train_sentence_encoder`: a resumable
+checkpoint at every epoch end and at the last step, written on a background thread, ``fit``
+waiting for the last one; model saved in sentence-transformers format); theirs through
 ``SentenceTransformerTrainer`` followed by ``model.save``, twice: with its default settings (no
 checkpoint in so short a run: it checkpoints every 500 steps) and like-for-like, writing a
 resumable checkpoint (weights, optimizer, scheduler, RNG) at the last step as ours does. Both clocks
