@@ -72,18 +72,18 @@ def test_search_sees_only_a_stratified_training_subsample(monkeypatch) -> None:
     y = np.repeat([0, 1, 2], [200, 50, 50])
     test_x, test_y = _blobs(50, seed=4)
     seen = {}
-    original = probes.cross_validated_linear_probe
+    original = probes.choose_inverse_regularization
 
-    def spy(train_x, train_y, held_x, held_y, **kwargs):
-        seen.update(train_x=train_x, train_y=train_y, held_x=held_x)
-        return original(train_x, train_y, held_x, held_y, **kwargs)
+    def spy(train_x, train_y, **kwargs):
+        seen.update(train_x=train_x, train_y=train_y)
+        return original(train_x, train_y, **kwargs)
 
-    monkeypatch.setattr(probes, "cross_validated_linear_probe", spy)
+    monkeypatch.setattr(probes, "choose_inverse_regularization", spy)
     probe = subsampled_cv_linear_probe(x, y, test_x, test_y, cv_subsample=60, seed=0)
     assert len(seen["train_y"]) == probe.cv_rows == 60
     assert np.bincount(seen["train_y"]).tolist() == [40, 10, 10]
-    assert all(any(np.array_equal(row, t) for t in x) for row in seen["held_x"])
-    assert not any(np.allclose(row, t) for row in seen["held_x"] for t in test_x)
+    assert all(any(np.array_equal(row, t) for t in x) for row in seen["train_x"])
+    assert not any(np.allclose(row, t) for row in seen["train_x"] for t in test_x)
 
 
 def test_final_probe_is_refitted_on_all_training_rows_with_the_chosen_c() -> None:

@@ -4,7 +4,7 @@ The linear-evaluation protocol (a linear classifier on frozen features) follows 
 al., "A Simple Framework for Contrastive Learning of Visual Representations", ICML 2020,
 arXiv:2002.05709), where the L2 penalty of the probe is tuned rather than fixed. Here the inverse
 regularisation ``C`` of scikit-learn's logistic regression is chosen by
-:func:`cl_core.evaluation.cross_validated_linear_probe` (stratified k-fold CV, ties to the smaller
+:func:`cl_core.evaluation.choose_inverse_regularization` (stratified k-fold CV, ties to the smaller
 ``C``) on a stratified subsample of at most ``cv_subsample`` training rows, and the probe is then
 refitted with that ``C`` on *all* training rows and scored once on the test rows:
 
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from cl_core.evaluation import (
-    cross_validated_linear_probe,
+    choose_inverse_regularization,
     knn_accuracy,
     linear_probe_accuracy,
 )
@@ -135,24 +135,16 @@ def subsampled_cv_linear_probe(
             f"got a class with {counts.min()}"
         )
     used_folds = min(folds, int(counts.min()))
-    features = train_x[rows]
-    # The kernel's search also scores its own refit on a "test" set; we hand it the subsample
-    # itself so that no test feature takes part in choosing C, and keep only C and its CV score.
-    search = cross_validated_linear_probe(
-        features, labels[rows], features, labels[rows], grid=grid, folds=used_folds, seed=seed
+    chosen, cv_accuracy = choose_inverse_regularization(
+        train_x[rows], labels[rows], grid=grid, folds=used_folds, seed=seed
     )
     accuracy = linear_probe_accuracy(
-        train_x,
-        train_y,
-        test_x,
-        test_y,
-        inverse_regularization=search.inverse_regularization,
-        seed=seed,
+        train_x, train_y, test_x, test_y, inverse_regularization=chosen, seed=seed
     )
     return ChosenProbe(
         accuracy=accuracy,
-        c=search.inverse_regularization,
-        cv_accuracy=search.cv_accuracy,
+        c=chosen,
+        cv_accuracy=cv_accuracy,
         cv_rows=len(rows),
         folds=used_folds,
     )

@@ -9,6 +9,7 @@ from cl_core.evaluation.clustering import clustering_scores
 from cl_core.evaluation.knn import knn_accuracy
 from cl_core.evaluation.linear_probe import (
     CrossValidatedProbe,
+    choose_inverse_regularization,
     cross_validated_linear_probe,
     linear_probe_accuracy,
 )
@@ -25,6 +26,7 @@ from cl_core.evaluation.sts import spearman, spearman_x100
 
 __all__ = [
     "CrossValidatedProbe",
+    "choose_inverse_regularization",
     "clustering_scores",
     "cross_validated_linear_probe",
     "first_positive_ranks",

@@ -109,11 +109,9 @@ def cross_validated_linear_probe(
 ) -> CrossValidatedProbe:
     """:func:`linear_probe_accuracy` with ``C`` chosen by stratified k-fold CV on the training set.
 
-    Every ``C`` in ``grid`` is scored by the mean accuracy over ``folds`` stratified folds of the
-    training features (scaler refitted inside each fold, so no fold sees its own test statistics);
-    ties go to the smaller ``C`` (the stronger penalty). The probe is then refitted on all training
-    features with the chosen ``C`` and scored on the test set, which never influences the choice.
-    Uses scikit-learn's ``GridSearchCV`` with ``StratifiedKFold(shuffle=True, random_state=seed)``.
+    ``C`` comes from :func:`choose_inverse_regularization` on the training features; the probe is
+    then refitted on all training features with it and scored on the test set, which never
+    influences the choice.
 
     Args:
         train_x: Training features, shape (N, D), numpy array or torch tensor.
@@ -135,16 +133,62 @@ def cross_validated_linear_probe(
         >>> cross_validated_linear_probe(x, y, x, y, grid=(0.1, 1.0)).accuracy
         1.0
     """
+    train = feature_matrix(train_x, "train_x")
+    test = feature_matrix(test_x, "test_x")
+    check_same_width(train, test, "train_x", "test_x")
+    label_vector(test_y, "test_y", test.shape[0])
+    chosen, cv_accuracy = choose_inverse_regularization(
+        train, train_y, grid=grid, folds=folds, max_iter=max_iter, seed=seed
+    )
+    accuracy = linear_probe_accuracy(
+        train, train_y, test, test_y, inverse_regularization=chosen, max_iter=max_iter, seed=seed
+    )
+    return CrossValidatedProbe(
+        accuracy=accuracy, inverse_regularization=chosen, cv_accuracy=cv_accuracy
+    )
+
+
+def choose_inverse_regularization(
+    train_x: Any,
+    train_y: Any,
+    *,
+    grid: Sequence[float] = DEFAULT_C_GRID,
+    folds: int = 3,
+    max_iter: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """The linear probe's ``C`` chosen by stratified k-fold CV on training features alone.
+
+    Every ``C`` in ``grid`` is scored by the mean accuracy over ``folds`` stratified folds
+    (scaler refitted inside each fold, so no fold sees its own test statistics); ties go to the
+    smaller ``C`` (the stronger penalty). Uses scikit-learn's ``GridSearchCV`` (no refit) with
+    ``StratifiedKFold(shuffle=True, random_state=seed)``.
+
+    Args:
+        train_x: Training features, shape (N, D), numpy array or torch tensor.
+        train_y: Integer training labels, shape (N,), each class at least ``folds`` times.
+        grid: candidate values of ``C`` (each > 0, at least one).
+        folds: number of cross-validation folds (>= 2).
+        max_iter: L-BFGS iteration budget (>= 1).
+        seed: fold shuffling and the classifier's ``random_state``.
+
+    Returns:
+        ``(C, mean CV accuracy of C)``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[0.0], [0.5], [1.0], [4.0], [4.5], [5.0]])
+        >>> y = np.array([0, 0, 0, 1, 1, 1])
+        >>> choose_inverse_regularization(x, y, grid=(0.1, 1.0))
+        (0.1, 1.0)
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     train = feature_matrix(train_x, "train_x")
-    test = feature_matrix(test_x, "test_x")
-    check_same_width(train, test, "train_x", "test_x")
     train_labels = label_vector(train_y, "train_y", train.shape[0])
-    test_labels = label_vector(test_y, "test_y", test.shape[0])
     candidates = check_c_grid(grid)
     if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
         raise ValueError(f"folds must be an int >= 2, got {folds!r}")
@@ -171,11 +215,7 @@ def cross_validated_linear_probe(
         {"probe__C": sorted(candidates)},
         cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed),
         scoring="accuracy",
-        refit=True,
+        refit=False,
     )
     search.fit(train, train_labels)
-    return CrossValidatedProbe(
-        accuracy=float(search.score(test, test_labels)),
-        inverse_regularization=float(search.best_params_["probe__C"]),
-        cv_accuracy=float(search.best_score_),
-    )
+    return float(search.best_params_["probe__C"]), float(search.best_score_)
