@@ -8,9 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+
+from cl_core.training.resume import newest_step_checkpoint
 
 SCRIPTS = Path(__file__).parent / "scripts"
 TIMEOUT_S = 600
@@ -32,6 +36,18 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, output
 
 
+@contextmanager
+def kill_on_exit(process: subprocess.Popen) -> Iterator[None]:
+    """Kill and reap ``process`` if the block fails, so no pipe or child outlives the test."""
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if process.stdout is not None and not process.stdout.closed:
+            process.communicate()
+
+
 def assert_same_weights(expected: dict, actual: dict) -> None:
     assert expected.keys() == actual.keys()
     for name in expected:
@@ -41,32 +57,41 @@ def assert_same_weights(expected: dict, actual: dict) -> None:
 def test_run_killed_mid_epoch_and_resumed_ends_with_the_uninterrupted_weights(
     tmp_path: Path,
 ) -> None:
-    # 10 batches per epoch, checkpoints every 3 steps, killed after step 14 (last checkpoint: 12,
-    # in the middle of the second epoch), 20 steps in all; the model has dropout.
+    # 10 batches per epoch, checkpoints every 3 steps, killed after step 14 (in the middle of the
+    # second epoch), 20 steps in all; the model has dropout. Checkpoints are written on a background
+    # thread, so the SIGKILL may land while step 12's file is still being written: the newest
+    # complete checkpoint is then step 9 (its removal is queued behind step 12's write), never a
+    # partial file.
     uninterrupted = start("tiny_run.py", str(tmp_path / "a"))
-    killed = start("tiny_run.py", str(tmp_path / "b"), "--kill-after-step", "14")
-    code, output = finish(killed)
-    assert code == -9, output
-    assert not (tmp_path / "b" / "final_state.pt").exists()
-    assert (tmp_path / "b" / "checkpoints" / "step=12.ckpt").is_file()
-    resumed = start("tiny_run.py", str(tmp_path / "b"), "--resume", "last")
-    for process in (uninterrupted, resumed):
-        code, output = finish(process)
-        assert code == 0, output
+    with kill_on_exit(uninterrupted):
+        killed = start("tiny_run.py", str(tmp_path / "b"), "--kill-after-step", "14")
+        code, output = finish(killed)
+        assert code == -9, output
+        assert not (tmp_path / "b" / "final_state.pt").exists()
+        newest = newest_step_checkpoint(tmp_path / "b" / "checkpoints")
+        assert newest is not None and newest.name in ("step=12.ckpt", "step=9.ckpt")
+        torch.load(newest, weights_only=False)  # complete: it loads
+        resumed_from = int(newest.name.removeprefix("step=").removesuffix(".ckpt"))
+        resumed = start("tiny_run.py", str(tmp_path / "b"), "--resume", "last")
+        with kill_on_exit(resumed):
+            for process in (uninterrupted, resumed):
+                code, output = finish(process)
+                assert code == 0, output
     expected = torch.load(tmp_path / "a" / "final_state.pt")
     actual = torch.load(tmp_path / "b" / "final_state.pt")
     assert expected["global_step"] == actual["global_step"] == 20
     assert_same_weights(expected["encoder"], actual["encoder"])
     trace = (tmp_path / "b" / "trace.txt").read_text().split("\n")
-    assert trace[14].startswith("13 "), "the resumed run should redo steps 13 and 14"
+    assert trace[14].startswith(f"{resumed_from + 1} "), "the resumed run should redo the steps"
 
 
 def test_one_ddp_step_equals_the_single_process_step_on_the_whole_batch(tmp_path: Path) -> None:
     two = start("ddp_step.py", str(tmp_path / "two.pt"), "--devices", "2")
     one = start("ddp_step.py", str(tmp_path / "one.pt"), "--devices", "1")
-    for process in (two, one):
-        code, output = finish(process)
-        assert code == 0, output
+    with kill_on_exit(two), kill_on_exit(one):
+        for process in (two, one):
+            code, output = finish(process)
+            assert code == 0, output
     single = torch.load(tmp_path / "one.pt")
     ddp = torch.load(tmp_path / "two.pt")
     assert_same_weights(single["gradients"], ddp["gradients"])
