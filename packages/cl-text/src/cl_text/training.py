@@ -21,7 +21,7 @@ from torch import Tensor
 
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
 from cl_core.training.trainer import checkpoint_dir
-from cl_text.batching import stack_features, stackable
+from cl_text.batching import embed_in_length_groups, stack_features, stackable
 from cl_text.data import LeeCorpus, STSSet, read_sentences, read_triplets, wordnet_glosses
 from cl_text.debcse import debcse_triplets
 from cl_text.evaluation import evaluate_lee, evaluate_sts
@@ -159,14 +159,16 @@ class TextContrastiveModule(ContrastiveModule):
         return self.head(self.encoder(dict(view))["sentence_embedding"])
 
     def embed_views(self, views: Sequence[dict[str, Tensor]]) -> list[Tensor]:
-        """All views in one forward pass (:func:`cl_text.batching.stack_features`): SimCSE's
-        dropout copies as they are, triplet columns right-padded to the widest; views that
-        cannot be stacked one by one."""
+        """All views stacked into one batch (:func:`cl_text.batching.stack_features`: SimCSE's
+        dropout copies as they are, triplet columns right-padded to the widest), embedded in
+        groups of similar length trimmed of padding
+        (:func:`cl_text.batching.embed_in_length_groups`); views that cannot be stacked are
+        embedded one by one, each in length groups."""
         if len(views) < 2 or not stackable(views):
-            return [self.embed(view) for view in views]
+            return [embed_in_length_groups(self.embed, view) for view in views]
         pad_id = getattr(getattr(self.encoder, "tokenizer", None), "pad_token_id", None)
         stacked, sizes = stack_features(views, {"input_ids": pad_id or 0})
-        return list(self.embed(stacked).split(sizes))
+        return list(embed_in_length_groups(self.embed, stacked).split(sizes))
 
     def compute_loss(self, embeddings: Sequence[Tensor], batch: Any) -> Tensor:
         """The method's contrastive loss, plus ``mlm_weight`` times the MLM loss when enabled."""
