@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from cl_core.losses import input_label_contrast
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
 from cl_core.training.trainer import checkpoint_dir
+from cl_text.batching import embed_in_length_groups
 from cl_text.data.labelled import Input, LabelledTexts
 
 Objective = Literal["input-label", "linear-softmax"]
@@ -184,6 +185,11 @@ class TextClassifierModule(ContrastiveModule):
         return [batch[0]]
 
     def embed(self, view: dict[str, Tensor]) -> Tensor:
+        """Sentence embeddings of a tokenised batch, run in length groups trimmed of padding
+        (:func:`cl_text.batching.embed_in_length_groups`; the same embeddings as one pass)."""
+        return embed_in_length_groups(self._encode, view)
+
+    def _encode(self, view: dict[str, Tensor]) -> Tensor:
         # sentence-transformers modules add keys to the dict they get; keep the batch intact.
         return self.encoder(dict(view))["sentence_embedding"]
 
