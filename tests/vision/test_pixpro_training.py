@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import lightning.pytorch as pl
+import numpy as np
 import pytest
 import torch
 
+import cl_core.evaluation.subsampled_probe as subsampled_probe
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_core.registry import BenchContext
 from cl_vision.data import load_fashion_mnist_split
 from cl_vision.encoders import SmallResNet
@@ -13,6 +18,7 @@ from cl_vision.pixpro_training import (
     PixProConfig,
     cell_foreground,
     dense_backbone,
+    dense_foreground_scores,
     dense_scores,
     momentum_at,
     train_dense_encoder,
@@ -63,6 +69,50 @@ def test_one_epoch_changes_the_backbone_and_scores_are_accuracies(
     assert 0.0 <= scores["linear_acc"] <= 1.0
     assert 0.0 <= scores["dense_foreground_acc"] <= 1.0
     assert 0.0 < scores["dense_foreground_rate"] < 1.0
+    assert scores["linear_c"] in DEFAULT_C_GRID and scores["dense_foreground_c"] in DEFAULT_C_GRID
+
+
+@pytest.fixture
+def searches(monkeypatch) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Every (features, labels, chosen C) the CV search for a probe's C is given."""
+    seen = []
+    original = subsampled_probe.choose_inverse_regularization
+
+    def spy(train_x, train_y, **kwargs):
+        chosen = original(train_x, train_y, **kwargs)
+        seen.append((np.asarray(train_x), np.asarray(train_y), chosen[0]))
+        return chosen
+
+    monkeypatch.setattr(subsampled_probe, "choose_inverse_regularization", spy)
+    return seen
+
+
+def test_both_probes_choose_c_on_training_features_only(split, searches) -> None:
+    torch.manual_seed(0)
+    backbone = dense_backbone(split.image_shape).eval()
+    scores = dense_scores(backbone, split)
+    with torch.no_grad():
+        train_maps = backbone.feature_map(split.train_x)
+    pooled, cells = searches
+    assert np.allclose(pooled[0], train_maps.mean(dim=(2, 3)).double().numpy())
+    assert pooled[1].tolist() == split.train_y.tolist()
+    assert np.allclose(cells[0], train_maps.permute(0, 2, 3, 1).reshape(-1, 128).double().numpy())
+    assert cells[1].tolist() == cell_foreground(split.train_x, (4, 4)).reshape(-1).tolist()
+    assert (scores["linear_c"], scores["dense_foreground_c"]) == (pooled[2], cells[2])
+    # Other test images and labels change nothing about the chosen C.
+    scrambled = replace(split, test_x=split.test_x.flip(-1), test_y=split.test_y.roll(1))
+    other = dense_scores(backbone, scrambled)
+    assert (other["linear_c"], other["dense_foreground_c"]) == (pooled[2], cells[2])
+
+
+def test_dense_probe_uses_at_most_max_cells_training_cells(split, searches) -> None:
+    torch.manual_seed(0)
+    backbone = dense_backbone(split.image_shape).eval()
+    scores = dense_foreground_scores(backbone, split, max_cells=90)
+    assert set(scores) == {"dense_foreground_acc", "dense_foreground_c", "dense_foreground_rate"}
+    assert [len(labels) for _, labels, _ in searches] == [90]
+    with pytest.raises(ValueError, match="max_cells must be an int >= 1"):
+        dense_foreground_scores(backbone, split, max_cells=0)
 
 
 def test_key_encoder_follows_the_online_encoder_by_momentum(split, tmp_path) -> None:
@@ -102,5 +152,7 @@ def test_bench_smoke_row_reports_pixpro_and_both_baselines(tmp_path) -> None:
 
     result = run_pixpro(BenchContext("fashion-mnist", "smoke", 0, None, tmp_path))
     assert result.method == "pixpro" and result.data_kind == "real"
-    assert {"linear_acc", "dense_foreground_acc"} <= set(result.metrics)
+    assert {"linear_acc", "linear_c", "dense_foreground_acc", "dense_foreground_c"} <= set(
+        result.metrics
+    )
     assert set(result.baselines) == {"SimCLR (same encoder and crops)", "random-init encoder"}

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
+import cl_core.evaluation.subsampled_probe as subsampled_probe
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_core.registry import BenchContext
 from cl_vision.contrastive_analysis import load_contrastive_analysis, paste_digits
 from cl_vision.sepclr import (
     SepCLRConfig,
     TwoSpaceEncoder,
+    embed_spaces,
     raw_pixel_probe_scores,
     space_probe_scores,
     train_two_space_encoder,
@@ -52,6 +58,7 @@ def test_data_marks_half_the_images_as_targets_with_a_digit(data) -> None:
     # the digit is readable from raw pixels, so a space that drops it lost it
     raw = raw_pixel_probe_scores(data)
     assert raw["digit"] > 0.5 and raw["item"] > 0.4
+    assert raw["digit_c"] in DEFAULT_C_GRID and raw["item_c"] in DEFAULT_C_GRID
 
 
 @pytest.mark.parametrize("method", ["sepclr", "simclr"])
@@ -69,13 +76,38 @@ def test_one_epoch_trains_and_every_probe_is_an_accuracy(data, method: str, tmp_
     )
     assert changed
     scores = space_probe_scores(model, data)
-    assert set(scores) == {
-        "digit_from_salient",
-        "item_from_salient",
-        "digit_from_common",
-        "item_from_common",
-    }
-    assert all(0.0 <= value <= 1.0 for value in scores.values())
+    probes = ("digit_from_salient", "item_from_salient", "digit_from_common", "item_from_common")
+    assert set(scores) == {*probes, *(f"{name}_c" for name in probes)}
+    assert all(0.0 <= scores[name] <= 1.0 for name in probes)
+    assert all(scores[f"{name}_c"] in DEFAULT_C_GRID for name in probes)
+
+
+def test_space_probes_choose_c_on_training_embeddings_only(data, monkeypatch) -> None:
+    searched = []
+    original = subsampled_probe.choose_inverse_regularization
+
+    def spy(train_x, train_y, **kwargs):
+        chosen = original(train_x, train_y, **kwargs)
+        searched.append((np.asarray(train_x), chosen[0]))
+        return chosen
+
+    monkeypatch.setattr(subsampled_probe, "choose_inverse_regularization", spy)
+    torch.manual_seed(0)
+    model = TwoSpaceEncoder().eval()
+    scores = space_probe_scores(model, data)
+    common, salient = (space.double().numpy() for space in embed_spaces(model, data.train.images))
+    targets = data.train.is_target.numpy()
+    expected = [salient[targets], salient, common[targets], common]
+    assert len(searched) == 4
+    for (features, _), train_features in zip(searched, expected, strict=True):
+        assert np.allclose(features, train_features, atol=1e-6)
+    names = ("digit_from_salient", "item_from_salient", "digit_from_common", "item_from_common")
+    chosen = [c for _, c in searched]
+    assert [scores[f"{name}_c"] for name in names] == chosen
+    # Other test images change nothing about the chosen C.
+    flipped = replace(data, test=replace(data.test, images=data.test.images.flip(-1)))
+    other = space_probe_scores(model, flipped)
+    assert [other[f"{name}_c"] for name in names] == chosen
 
 
 def test_config_rejects_bad_values() -> None:
@@ -92,7 +124,16 @@ def test_bench_smoke_row_reports_sepclr_and_its_three_baselines(tmp_path) -> Non
 
     result = run_sepclr(BenchContext("fashion-mnist+digits", "smoke", 0, None, tmp_path))
     assert result.method == "sepclr" and result.data_kind == "real"
-    assert {"digit_from_salient", "digit_from_common"} <= set(result.metrics)
+    assert {"digit_from_salient", "digit_from_common", "digit_from_salient_c"} <= set(
+        result.metrics
+    )
+    assert set(result.baselines["single-space SimCLR"]) == {
+        "digit_from_space",
+        "digit_from_space_c",
+        "item_from_space",
+        "item_from_space_c",
+    }
+    assert set(result.baselines["raw pixels"]) == {"digit", "digit_c", "item", "item_c"}
     assert set(result.baselines) == {
         "SepCLR without k-JEM",
         "single-space SimCLR",

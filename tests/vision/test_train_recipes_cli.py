@@ -75,6 +75,7 @@ def test_pixpro_trains_on_digits_with_dense_probe_and_resumes(tmp_path) -> None:
     for name in ("linear_acc", "knn_acc", "dense_foreground_acc"):
         assert 0.0 <= first["metrics"][name] <= 1.0
     assert "dense_foreground_acc" in first["baselines"]["random-init encoder"]
+    assert first["metrics"]["dense_foreground_c"] in (0.01, 0.1, 1.0, 10.0)
     assert (out / "checkpoints" / "step=2.ckpt").is_file()
     # A second epoch continues from the checkpoint: the step count goes on from 2 to 4.
     assert _run([*argv, "--epochs", "2", "--resume"]) == 0
@@ -98,6 +99,8 @@ def test_sepclr_trains_on_background_and_target_folders(tmp_path) -> None:
     assert 0.0 <= metrics["target_class_from_common"] <= 1.0
     assert metrics["salient_norm_target"] >= 0.0 and metrics["salient_norm_background"] >= 0.0
     assert 0.0 <= report["baselines"]["raw pixels"]["target_class"] <= 1.0
+    assert report["baselines"]["raw pixels"]["target_class_c"] > 0.0
+    assert "target_class_from_salient_c" in metrics
     # 80/20 split per folder: 16 of 20 target and 8 of 10 background images train.
     assert report["train_images"] == 16 + 8 and report["test_images"] == 4 + 2
     saved = np.load(out / "embeddings.npz")
@@ -114,7 +117,7 @@ def test_sepclr_trains_on_the_built_in_fashion_mnist_set(tmp_path) -> None:
     report = json.loads((out / "results.json").read_text())
     assert report["data_kind"] == "real" and "pasted" in report["data_card"]
     assert {"digit_from_salient", "digit_from_common", "item_from_common"} <= set(report["metrics"])
-    assert set(report["baselines"]["raw pixels"]) == {"digit", "item"}
+    assert set(report["baselines"]["raw pixels"]) == {"digit", "digit_c", "item", "item_c"}
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Each row trains one method, probes its frozen encoder (kNN, linear, effective rank) and, in the
 same run, the raw pixels and the random-init encoder. Every linear probe chooses its ``C`` by
-stratified CV on training features only (:mod:`cl_vision.probes`) and reports it as ``linear_c``.
+stratified CV on training features only (:func:`cl_core.evaluation.frozen_probe_scores`) and
+reports it as ``linear_c``.
 The full profile adds the issue's checks: SimCLR/DCL also train at batch 32 (``linear_acc_b32``,
 ``drop_b256_to_b32``; each at its own default temperature - the several-seed comparison at one
 shared temperature is :mod:`cl_vision.batch_size_study`), MV-DHEL/MV-InfoNCE also train with
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from cl_core.evaluation import CV_FOLDS, CV_SUBSAMPLE
 from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_core.io import atomic_write_text
 from cl_core.registry import BenchContext, BenchResult
@@ -35,7 +37,6 @@ from cl_vision.full_profile_plots import (
     plot_views,
     views_points,
 )
-from cl_vision.probes import CV_FOLDS, CV_SUBSAMPLE
 from cl_vision.training import TrainConfig, build_module, train
 from cl_vision.views import default_augmentation
 
@@ -372,14 +373,17 @@ def _run_sepclr(context: BenchContext) -> BenchResult:
         baselines={
             "SepCLR without k-JEM": runs["sepclr_no_jem"],
             "single-space SimCLR": {
-                "digit_from_space": runs["simclr"]["digit_from_common"],
-                "item_from_space": runs["simclr"]["item_from_common"],
+                key.replace("_from_common", "_from_space"): value
+                for key, value in runs["simclr"].items()
             },
-            "raw pixels": {"digit": raw["digit"], "item": raw["item"]},
+            "raw pixels": raw,
         },
         train_time_s=elapsed,
         samples_per_s=3 * epochs * train_items / elapsed if elapsed > 0 else 0.0,
-        notes=f"3 trainings of {epochs} epochs, batch {batch_size}; data: {data.card}",
+        notes=(
+            f"3 trainings of {epochs} epochs, batch {batch_size}; every probe's C (<name>_c) from "
+            f"{DEFAULT_C_GRID} by CV on training rows only; data: {data.card}"
+        ),
     )
 
 
@@ -437,6 +441,8 @@ def _run_pixpro(context: BenchContext) -> BenchResult:
         samples_per_s=runs["pixpro"].samples_seen / runs["pixpro"].train_time_s,
         notes=(
             "dense_foreground_acc: logistic regression from each 4x4 cell's feature to whether the "
-            f"item covers it (> half its pixels non-zero); data: {split.card}"
+            "item covers it (> half its pixels non-zero), <= 20,000 cells a side; both probes "
+            f"choose C (linear_c, dense_foreground_c) from {DEFAULT_C_GRID} by {CV_FOLDS}-fold "
+            f"CV on <= {CV_SUBSAMPLE} training rows; data: {split.card}"
         ),
     )

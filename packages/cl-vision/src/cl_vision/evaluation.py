@@ -2,7 +2,7 @@
 
 Linear evaluation (a logistic regression on frozen features, SimCLR: Chen et al., 2020,
 arXiv:2002.05709) with its ``C`` chosen by stratified cross-validation on the training features
-only (:func:`cl_vision.probes.frozen_probe_scores`; the chosen ``C`` is returned as ``linear_c``)
+only (:func:`cl_core.evaluation.frozen_probe_scores`; the chosen ``C`` is returned as ``linear_c``)
 and a cosine kNN classifier, plus the effective rank (Roy & Vetterli, 2007) of the test features.
 The baselines answer "did the method learn anything?": the same probes on the raw pixels and on the
 same encoder at its random initialisation.
@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.evaluation import frozen_probe_scores
 from cl_core.metrics import tolerance, uniformity
 from cl_core.training import ContrastiveModule
 from cl_vision.data import ImageSplit
-from cl_vision.probes import frozen_probe_scores
 
 KNN_NEIGHBOURS = 20
 

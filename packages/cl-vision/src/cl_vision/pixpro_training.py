@@ -12,13 +12,14 @@ Training runs on :func:`cl_core.training.make_trainer` (progress bar, atomic che
 Evaluation on frozen backbones: the image-level linear probe (item class) on pooled features, and a
 dense probe - logistic regression from each feature-map cell's vector to whether the item covers
 that cell (more than half its pixels non-zero; a real label: Fashion-MNIST has a black background).
+Both probes choose their ``C`` by stratified CV on training rows only
+(:func:`cl_core.evaluation.subsampled_cv_linear_probe`).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
-from cl_core.evaluation import linear_probe_accuracy
+from cl_core.evaluation import FALLBACK_C, subsampled_cv_linear_probe
 from cl_core.losses import nt_xent
-from cl_core.training import make_trainer, resolve_resume, resumable_loader, step_generator
-from cl_core.training.trainer import checkpoint_dir
+from cl_core.training import resumable_loader, step_generator
 from cl_vision.data import ImageSplit
 from cl_vision.encoders import SmallResNet
+from cl_vision.fitting import fit_timed
 from cl_vision.losses.pixpro import (
     PixelPropagation,
     crop_views,
@@ -43,6 +44,7 @@ from cl_vision.losses.pixpro import (
     pixpro_positive_mask,
     random_crop_boxes,
 )
+from cl_vision.run_settings import check_counts, check_method
 
 METHODS = ("pixpro", "simclr")
 
@@ -74,11 +76,8 @@ class PixProConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        for name in ("epochs", "batch_size", "projection_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_method(self.method, METHODS)
+        check_counts(self, ("epochs", "batch_size", "projection_dim"))
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.base_momentum < 1:
@@ -215,20 +214,17 @@ def train_dense_encoder(
     torch.manual_seed(config.seed)
     module = PixProModule(split.image_shape, config)
     loader = resumable_loader(TensorDataset(split.train_x), config.batch_size, seed=config.seed)
-    options: dict[str, Any] = {
-        "enable_model_summary": False,
-        "tensorboard": False,
-        # Log at least once per epoch even when an epoch has fewer than 10 steps.
-        "log_every_n_steps": min(10, len(loader)),
-    }
-    options.update(trainer_options)
-    trainer = make_trainer(
-        out_dir, max_epochs=config.epochs, seed=config.seed, callbacks=callbacks, **options
+    fit = fit_timed(
+        module,
+        loader,
+        out_dir,
+        epochs=config.epochs,
+        seed=config.seed,
+        resume=resume,
+        callbacks=callbacks,
+        **trainer_options,
     )
-    started = time.perf_counter()
-    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
-    elapsed = time.perf_counter() - started
-    return DenseRun(module.backbone.eval(), elapsed, trainer.global_step * config.batch_size)
+    return DenseRun(module.backbone.eval(), fit.train_time_s, fit.global_step * config.batch_size)
 
 
 @torch.no_grad()
@@ -248,15 +244,13 @@ def cell_foreground(images: Tensor, map_size: tuple[int, int]) -> Tensor:
     return (covered.squeeze(1) > 0.5).long()
 
 
-def dense_scores(
-    backbone: SmallResNet, split: ImageSplit, max_cells: int = 20000
+def _foreground_probe(
+    train_maps: Tensor, test_maps: Tensor, split: ImageSplit, max_cells: int
 ) -> dict[str, float]:
-    """Image-level linear probe (item class, pooled features) and the dense foreground probe."""
-    train_maps, test_maps = _maps(backbone, split.train_x), _maps(backbone, split.test_x)
+    """The dense foreground probe on precomputed feature maps."""
+    if not isinstance(max_cells, int) or isinstance(max_cells, bool) or max_cells < 1:
+        raise ValueError(f"max_cells must be an int >= 1, got {max_cells!r}")
     size = tuple(train_maps.shape[-2:])
-    image_acc = linear_probe_accuracy(
-        train_maps.mean(dim=(2, 3)), split.train_y, test_maps.mean(dim=(2, 3)), split.test_y
-    )
 
     def cells(maps: Tensor, images: Tensor) -> tuple[Tensor, Tensor]:
         vectors = maps.permute(0, 2, 3, 1).reshape(-1, maps.shape[1])
@@ -265,8 +259,66 @@ def dense_scores(
 
     train_x, train_y = cells(train_maps, split.train_x)
     test_x, test_y = cells(test_maps, split.test_x)
+    probe = subsampled_cv_linear_probe(train_x, train_y, test_x, test_y, fallback_c=FALLBACK_C)
     return {
-        "linear_acc": image_acc,
-        "dense_foreground_acc": linear_probe_accuracy(train_x, train_y, test_x, test_y),
+        "dense_foreground_acc": probe.accuracy,
+        "dense_foreground_c": probe.c,
         "dense_foreground_rate": float(test_y.float().mean()),
+    }
+
+
+def dense_foreground_scores(
+    backbone: SmallResNet, split: ImageSplit, max_cells: int = 20000
+) -> dict[str, float]:
+    """The dense foreground probe: logistic regression from each feature-map cell's vector to
+    whether the item covers that cell (:func:`cell_foreground`).
+
+    ``C`` is chosen by stratified CV on at most :data:`cl_core.evaluation.CV_SUBSAMPLE` training
+    cells only, then the probe is refitted on all training cells
+    (:func:`cl_core.evaluation.subsampled_cv_linear_probe`).
+
+    Args:
+        backbone: the frozen backbone.
+        split: the images (their pixels give the cell labels; ``train_y``/``test_y`` are unused).
+        max_cells: cells each side of the probe uses at most (the first images' cells).
+
+    Returns:
+        ``dense_foreground_acc``, its ``dense_foreground_c`` and ``dense_foreground_rate`` (the
+        share of foreground test cells, i.e. the majority-class baseline's complement).
+
+    Raises:
+        ValueError: ``max_cells`` is not an int >= 1.
+    """
+    return _foreground_probe(
+        _maps(backbone, split.train_x), _maps(backbone, split.test_x), split, max_cells
+    )
+
+
+def dense_scores(
+    backbone: SmallResNet, split: ImageSplit, max_cells: int = 20000
+) -> dict[str, float]:
+    """Image-level linear probe (item class, pooled features) and the dense foreground probe.
+
+    Both choose ``C`` on training rows only (:func:`cl_core.evaluation.subsampled_cv_linear_probe`).
+
+    Args:
+        backbone: the frozen backbone.
+        split: labelled images.
+        max_cells: cells each side of the dense probe uses at most.
+
+    Returns:
+        ``linear_acc`` and its ``linear_c``, plus :func:`dense_foreground_scores`.
+    """
+    train_maps, test_maps = _maps(backbone, split.train_x), _maps(backbone, split.test_x)
+    image = subsampled_cv_linear_probe(
+        train_maps.mean(dim=(2, 3)),
+        split.train_y,
+        test_maps.mean(dim=(2, 3)),
+        split.test_y,
+        fallback_c=FALLBACK_C,
+    )
+    return {
+        "linear_acc": image.accuracy,
+        "linear_c": image.c,
+        **_foreground_probe(train_maps, test_maps, split, max_cells),
     }

@@ -6,12 +6,13 @@ factors only target images have; the loss is :func:`cl_core.losses.sepclr`. The 
 paper: a linear probe should read the salient attribute from the salient space much better than
 from the common space, and the common attribute from the common space. Baselines in the same run:
 SimCLR with one space of the same size, probed the same way, and SepCLR without its mutual
-information term (``lambda_jem = 0``).
+information term (``lambda_jem = 0``). Every probe (spaces and raw pixels) chooses its ``C`` by
+stratified CV on training rows only (:func:`cl_core.evaluation.subsampled_cv_linear_probe`) and
+reports it next to its accuracy as ``<name>_c``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,13 +24,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from cl_core.evaluation import linear_probe_accuracy
+from cl_core.evaluation import FALLBACK_C, ChosenProbe, subsampled_cv_linear_probe
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import nt_xent, sepclr
-from cl_core.training import make_trainer, resolve_resume, resumable_loader, step_generator
-from cl_core.training.trainer import checkpoint_dir
+from cl_core.training import resumable_loader, step_generator
 from cl_vision.contrastive_analysis import AnalysisSplit, ContrastiveAnalysisData
 from cl_vision.encoders import SmallResNet
+from cl_vision.fitting import fit_timed
+from cl_vision.run_settings import check_counts, check_method
 from cl_vision.views import ViewAugmentation
 
 METHODS = ("sepclr", "simclr")
@@ -70,11 +72,8 @@ class SepCLRConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        for name in ("epochs", "batch_size", "space_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_method(self.method, METHODS)
+        check_counts(self, ("epochs", "batch_size", "space_dim"))
         if self.batch_size < 4:
             raise ValueError(f"batch_size must be >= 4, got {self.batch_size}")
         if not self.lr > 0 or not self.temperature > 0:
@@ -227,20 +226,17 @@ def train_two_space_encoder(
     torch.manual_seed(config.seed)
     module = SepCLRModule(config, tuple(split.images.shape[1:]), augmentation)
     loader = resumable_loader(pairs, half, seed=config.seed)
-    options: dict[str, Any] = {
-        "enable_model_summary": False,
-        "tensorboard": False,
-        # Log at least once per epoch even when an epoch has fewer than 10 steps.
-        "log_every_n_steps": min(10, len(loader)),
-    }
-    options.update(trainer_options)
-    trainer = make_trainer(
-        out_dir, max_epochs=config.epochs, seed=config.seed, callbacks=callbacks, **options
+    fit = fit_timed(
+        module,
+        loader,
+        out_dir,
+        epochs=config.epochs,
+        seed=config.seed,
+        resume=resume,
+        callbacks=callbacks,
+        **trainer_options,
     )
-    started = time.perf_counter()
-    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
-    elapsed = time.perf_counter() - started
-    return SepCLRRun(module.model.eval(), elapsed, trainer.global_step * 2 * half)
+    return SepCLRRun(module.model.eval(), fit.train_time_s, fit.global_step * 2 * half)
 
 
 @torch.no_grad()
@@ -266,38 +262,72 @@ def _spaces(
     return {"salient": (train_salient, test_salient), "common": (train_common, test_common)}
 
 
-def _salient_attribute_probe(
+def probe_entries(name: str, probe: ChosenProbe) -> dict[str, float]:
+    """One probe as result entries: its accuracy under ``name`` and its chosen C beside it.
+
+    Example:
+        >>> from cl_core.evaluation import ChosenProbe
+        >>> probe_entries("digit", ChosenProbe(0.9, 0.1, 0.88, 100, 3))
+        {'digit': 0.9, 'digit_c': 0.1}
+    """
+    return {name: probe.accuracy, f"{name}_c": probe.c}
+
+
+def salient_attribute_probe(
     data: ContrastiveAnalysisData, train_x: Tensor, test_x: Tensor
-) -> float:
+) -> ChosenProbe:
+    """Linear probe of the salient attribute (``data.*.digit``) on the target images only.
+
+    ``C`` is chosen by stratified CV on the training targets only
+    (:func:`cl_core.evaluation.subsampled_cv_linear_probe`; fixed ``C = 1`` when some class has a
+    single training target).
+
+    Args:
+        data: the splits (their ``is_target`` and ``digit``).
+        train_x: ``(N_train, D)`` features of ``data.train.images``, row for row.
+        test_x: ``(N_test, D)`` features of ``data.test.images``, row for row.
+
+    Returns:
+        The :class:`cl_core.evaluation.ChosenProbe` (test accuracy on the test targets, its C).
+    """
     train_t, test_t = data.train.is_target, data.test.is_target
-    return linear_probe_accuracy(
-        train_x[train_t], data.train.digit[train_t], test_x[test_t], data.test.digit[test_t]
+    return subsampled_cv_linear_probe(
+        train_x[train_t],
+        data.train.digit[train_t],
+        test_x[test_t],
+        data.test.digit[test_t],
+        fallback_c=FALLBACK_C,
     )
 
 
 def space_probe_scores(model: TwoSpaceEncoder, data: ContrastiveAnalysisData) -> dict[str, float]:
-    """Linear-probe accuracies of each attribute from each space (test images).
+    """Linear-probe accuracies of each attribute from each space (test images), each with its C.
 
     ``digit_from_salient`` / ``digit_from_common``: digit class on target images (chance 0.1);
-    ``item_from_common`` / ``item_from_salient``: item class on all images (chance 0.1).
+    ``item_from_common`` / ``item_from_salient``: item class on all images (chance 0.1); the
+    chosen ``C`` of each is ``<name>_c``.
     """
     scores: dict[str, float] = {}
     for name, (train_x, test_x) in _spaces(model, data).items():
-        scores[f"digit_from_{name}"] = _salient_attribute_probe(data, train_x, test_x)
-        scores[f"item_from_{name}"] = linear_probe_accuracy(
-            train_x, data.train.item, test_x, data.test.item
+        scores.update(
+            probe_entries(f"digit_from_{name}", salient_attribute_probe(data, train_x, test_x))
         )
+        item = subsampled_cv_linear_probe(
+            train_x, data.train.item, test_x, data.test.item, fallback_c=FALLBACK_C
+        )
+        scores.update(probe_entries(f"item_from_{name}", item))
     return scores
 
 
 def target_class_scores(model: TwoSpaceEncoder, data: ContrastiveAnalysisData) -> dict[str, float]:
     """Probes of the salient attribute only (the target class, ``data.*.digit``) from each space,
     for data without a common-attribute label (user folders): ``target_class_from_salient`` should
-    clearly beat ``target_class_from_common``."""
-    return {
-        f"target_class_from_{name}": _salient_attribute_probe(data, train_x, test_x)
-        for name, (train_x, test_x) in _spaces(model, data).items()
-    }
+    clearly beat ``target_class_from_common`` (each with its chosen C, ``<name>_c``)."""
+    scores: dict[str, float] = {}
+    for name, (train_x, test_x) in _spaces(model, data).items():
+        probe = salient_attribute_probe(data, train_x, test_x)
+        scores.update(probe_entries(f"target_class_from_{name}", probe))
+    return scores
 
 
 def salient_norms(model: TwoSpaceEncoder, split: AnalysisSplit) -> dict[str, float]:
@@ -315,14 +345,15 @@ def salient_norms(model: TwoSpaceEncoder, split: AnalysisSplit) -> dict[str, flo
 
 
 def raw_pixel_probe_scores(data: ContrastiveAnalysisData) -> dict[str, float]:
-    """The same probes on raw pixels (what a reader compares the learned spaces with)."""
+    """The same probes on raw pixels (what a reader compares the learned spaces with):
+    ``digit`` (target images), ``item`` (all images) and their chosen ``digit_c`` / ``item_c``."""
     train_x, test_x = data.train.images.flatten(1), data.test.images.flatten(1)
-    train_t, test_t = data.train.is_target, data.test.is_target
+    item = subsampled_cv_linear_probe(
+        train_x, data.train.item, test_x, data.test.item, fallback_c=FALLBACK_C
+    )
     return {
-        "digit": linear_probe_accuracy(
-            train_x[train_t], data.train.digit[train_t], test_x[test_t], data.test.digit[test_t]
-        ),
-        "item": linear_probe_accuracy(train_x, data.train.item, test_x, data.test.item),
+        **probe_entries("digit", salient_attribute_probe(data, train_x, test_x)),
+        **probe_entries("item", item),
     }
 
 
@@ -342,7 +373,8 @@ def run_sepclr_comparison(
 
     Returns:
         ``{"sepclr": scores, "sepclr_no_jem": scores, "simclr": scores}`` where each ``scores``
-        is :func:`space_probe_scores` (SimCLR has one space: its ``*_from_common`` entries).
+        is :func:`space_probe_scores` (SimCLR has one space: its ``*_from_common`` entries and
+        their ``*_from_common_c``).
     """
     results: dict[str, Any] = {}
     runs = (
@@ -356,6 +388,6 @@ def run_sepclr_comparison(
         )
         scores = space_probe_scores(run.model, data)
         if name == "simclr":
-            scores = {k: v for k, v in scores.items() if k.endswith("_from_common")}
+            scores = {k: v for k, v in scores.items() if "_from_common" in k}
         results[name] = scores
     return results

@@ -231,7 +231,7 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
     from cl_vision.pixpro_training import (
         PixProConfig,
         dense_backbone,
-        dense_scores,
+        dense_foreground_scores,
         train_dense_encoder,
     )
 
@@ -263,9 +263,7 @@ def train_pixpro_from_args(args: argparse.Namespace, out: Path) -> int:
             (metrics, run.backbone),
             (baselines["random-init encoder"], untrained),
         ):
-            dense = dense_scores(backbone, split)
-            scores["dense_foreground_acc"] = dense["dense_foreground_acc"]
-            scores["dense_foreground_rate"] = dense["dense_foreground_rate"]
+            scores.update(dense_foreground_scores(backbone, split))
     save_test_embeddings(frozen_features(run.backbone, split.test_x), split, out)
     report = split_report(
         "pixpro",
@@ -332,12 +330,13 @@ def _sepclr_scores(
 
 def train_sepclr_from_args(args: argparse.Namespace, out: Path) -> int:
     """SepCLR on ``--background``/``--target`` folders or the built-in Fashion-MNIST set."""
-    from cl_core.evaluation import linear_probe_accuracy
     from cl_vision.sepclr import (
         SepCLRConfig,
         TwoSpaceEncoder,
         embed_spaces,
+        probe_entries,
         raw_pixel_probe_scores,
+        salient_attribute_probe,
         train_two_space_encoder,
     )
 
@@ -369,13 +368,8 @@ def train_sepclr_from_args(args: argparse.Namespace, out: Path) -> int:
     if built_in:
         raw.update(raw_pixel_probe_scores(data))
     elif len(data.train.digit[data.train.is_target].unique()) >= 2:
-        train_t, test_t = data.train.is_target, data.test.is_target
-        raw["target_class"] = linear_probe_accuracy(
-            data.train.images[train_t].flatten(1),
-            data.train.digit[train_t],
-            data.test.images[test_t].flatten(1),
-            data.test.digit[test_t],
-        )
+        pixels = (data.train.images.flatten(1), data.test.images.flatten(1))
+        raw.update(probe_entries("target_class", salient_attribute_probe(data, *pixels)))
     common, salient = embed_spaces(run.model, data.test.images)
     np.savez(
         out / "embeddings.npz",

@@ -9,7 +9,6 @@ progress bar (:func:`cl_core.training.make_trainer`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,12 @@ from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from cl_core.heads import MultiHeadProjector, ProjectionMLP
-from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
-from cl_core.training.trainer import checkpoint_dir
+from cl_core.training import ContrastiveModule, resumable_loader
 from cl_vision.data import ImageSplit
 from cl_vision.encoders import build_encoder
+from cl_vision.fitting import fit_timed
 from cl_vision.methods import LossSetup, method_spec
+from cl_vision.run_settings import check_counts
 from cl_vision.views import ViewAugmentation
 
 PROJECTION_DIM = 64
@@ -60,9 +60,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         spec = method_spec(self.method)
-        for name in ("epochs", "batch_size", "queue_size", "top_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_counts(self, ("epochs", "batch_size", "queue_size", "top_k"))
         if self.num_views is not None and self.num_views < 2:
             raise ValueError(f"num_views must be >= 2, got {self.num_views}")
         if self.temperature is not None and spec.temperature is None:
@@ -175,12 +173,14 @@ def train(
     loader = resumable_loader(
         TensorDataset(split.train_x, split.train_y), config.batch_size, seed=config.seed
     )
-    options: dict[str, Any] = {"enable_model_summary": False, "tensorboard": False}
-    options.update(trainer_options)
-    trainer = make_trainer(
-        out_dir, max_epochs=config.epochs, seed=config.seed, callbacks=callbacks, **options
+    fit = fit_timed(
+        module,
+        loader,
+        out_dir,
+        epochs=config.epochs,
+        seed=config.seed,
+        resume=resume,
+        callbacks=callbacks,
+        **trainer_options,
     )
-    started = time.perf_counter()
-    trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))
-    elapsed = time.perf_counter() - started
-    return TrainingRun(module, elapsed, trainer.global_step * config.batch_size)
+    return TrainingRun(module, fit.train_time_s, fit.global_step * config.batch_size)

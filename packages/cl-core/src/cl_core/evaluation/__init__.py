@@ -1,6 +1,7 @@
 """Frozen-feature evaluation protocols on numpy / scikit-learn / scipy.
 
-kNN and linear-probe accuracy, linear-probe Macro-F1 / Micro-F1 / AUC with a validation split,
+kNN and linear-probe accuracy (fixed C, C by CV, or C by CV on a stratified subsample of the
+training rows), linear-probe Macro-F1 / Micro-F1 / AUC with a validation split,
 retrieval recall@k / MRR / nDCG@k, Spearman for STS, k-means NMI/ARI.
 Every function accepts numpy arrays or torch tensors and returns Python floats.
 """
@@ -23,13 +24,27 @@ from cl_core.evaluation.retrieval import (
     top_k_coverage_and_ndcg,
 )
 from cl_core.evaluation.sts import spearman, spearman_x100
+from cl_core.evaluation.subsampled_probe import (
+    CV_FOLDS,
+    CV_SUBSAMPLE,
+    FALLBACK_C,
+    ChosenProbe,
+    frozen_probe_scores,
+    stratified_subsample,
+    subsampled_cv_linear_probe,
+)
 
 __all__ = [
+    "CV_FOLDS",
+    "CV_SUBSAMPLE",
+    "FALLBACK_C",
+    "ChosenProbe",
     "CrossValidatedProbe",
     "choose_inverse_regularization",
     "clustering_scores",
     "cross_validated_linear_probe",
     "first_positive_ranks",
+    "frozen_probe_scores",
     "knn_accuracy",
     "linear_probe_accuracy",
     "linear_probe_scores",
@@ -39,5 +54,7 @@ __all__ = [
     "similarity_scores",
     "spearman",
     "spearman_x100",
+    "stratified_subsample",
+    "subsampled_cv_linear_probe",
     "top_k_coverage_and_ndcg",
 ]

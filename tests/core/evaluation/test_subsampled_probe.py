@@ -1,4 +1,4 @@
-"""The vision probes choose the linear probe's C by stratified CV on training rows only."""
+"""The subsampled CV probe chooses C by stratified CV on training rows only, then refits on all."""
 
 from __future__ import annotations
 
@@ -10,19 +10,23 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import cl_vision.probes as probes
-from cl_core.evaluation import linear_probe_accuracy
-from cl_vision.probes import (
+import cl_core.evaluation.subsampled_probe as subsampled_probe
+from cl_core.evaluation import (
+    FALLBACK_C,
+    ChosenProbe,
     frozen_probe_scores,
+    knn_accuracy,
+    linear_probe_accuracy,
     stratified_subsample,
     subsampled_cv_linear_probe,
 )
+from cl_core.metrics import effective_rank
 
 GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 
 def _blobs(rows: int, seed: int, *, dims: int = 30, informative: int = 3, classes: int = 3):
-    """Noisy Gaussian classes where only a few dimensions carry the label."""
+    """Noisy Gaussian classes where only a few dimensions carry the label (so C matters)."""
     rng = np.random.default_rng(seed)
     labels = np.arange(rows) % classes
     features = rng.normal(size=(rows, dims))
@@ -72,13 +76,13 @@ def test_search_sees_only_a_stratified_training_subsample(monkeypatch) -> None:
     y = np.repeat([0, 1, 2], [200, 50, 50])
     test_x, test_y = _blobs(50, seed=4)
     seen = {}
-    original = probes.choose_inverse_regularization
+    original = subsampled_probe.choose_inverse_regularization
 
     def spy(train_x, train_y, **kwargs):
         seen.update(train_x=train_x, train_y=train_y)
         return original(train_x, train_y, **kwargs)
 
-    monkeypatch.setattr(probes, "choose_inverse_regularization", spy)
+    monkeypatch.setattr(subsampled_probe, "choose_inverse_regularization", spy)
     probe = subsampled_cv_linear_probe(x, y, test_x, test_y, cv_subsample=60, seed=0)
     assert len(seen["train_y"]) == probe.cv_rows == 60
     assert np.bincount(seen["train_y"]).tolist() == [40, 10, 10]
@@ -95,12 +99,31 @@ def test_final_probe_is_refitted_on_all_training_rows_with_the_chosen_c() -> Non
     assert probe.cv_rows == 60
 
 
+def test_tensors_and_arrays_give_the_same_probe() -> None:
+    x, y = _blobs(90, seed=11)
+    from_arrays = subsampled_cv_linear_probe(x, y, x, y, grid=GRID, cv_subsample=45)
+    from_tensors = subsampled_cv_linear_probe(
+        torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(x), torch.from_numpy(y),
+        grid=GRID, cv_subsample=45,
+    )  # fmt: skip
+    assert from_tensors == from_arrays
+
+
 def test_stratified_subsample_keeps_class_proportions_and_all_rows_when_small() -> None:
     labels = np.array([0] * 80 + [1] * 20)
     kept = stratified_subsample(labels, 50, seed=0)
     assert np.bincount(labels[kept]).tolist() == [40, 10]
     assert np.all(np.diff(kept) > 0)
     assert stratified_subsample(labels, 500, seed=0).tolist() == list(range(100))
+
+
+@pytest.mark.parametrize(
+    ("labels", "limit", "message"),
+    [(np.zeros((4, 2), int), 2, "labels must have shape"), (np.zeros(4, int), 0, "limit")],
+)
+def test_stratified_subsample_rejects_bad_arguments(labels, limit, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        stratified_subsample(labels, limit, seed=0)
 
 
 def test_folds_drop_to_the_rarest_class_count() -> None:
@@ -112,17 +135,21 @@ def test_folds_drop_to_the_rarest_class_count() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("changes", "message"),
     [
         ({"cv_subsample": 10}, "cv_subsample"),
         ({"folds": 1}, "folds"),
         ({"grid": (0.0, 1.0)}, "C|grid"),
+        ({"train_y": np.zeros(59, int)}, "train_y must have shape"),
+        ({"train_x": np.zeros((60, 30, 1))}, "train_x must be a 2-D"),
+        ({"fallback_c": 0.0}, "fallback_c must be None or a number > 0"),
     ],
 )
-def test_bad_arguments_raise_naming_the_argument(kwargs, message) -> None:
+def test_bad_arguments_raise_naming_the_argument(changes, message) -> None:
     x, y = _blobs(60, seed=8)
+    arguments = {"train_x": x, "train_y": y, "test_x": x, "test_y": y, **changes}
     with pytest.raises(ValueError, match=message):
-        subsampled_cv_linear_probe(x, y, x, y, **kwargs)
+        subsampled_cv_linear_probe(**arguments)
 
 
 def test_a_class_with_one_training_row_cannot_be_cross_validated() -> None:
@@ -133,17 +160,36 @@ def test_a_class_with_one_training_row_cannot_be_cross_validated() -> None:
         subsampled_cv_linear_probe(x, y, x, y)
 
 
-def test_frozen_probe_scores_report_the_chosen_c_and_fall_back_on_singleton_classes() -> None:
+def test_fallback_c_is_used_only_when_a_class_has_one_row() -> None:
+    x, y = _blobs(30, seed=9, classes=2)
+    tuned = subsampled_cv_linear_probe(x, y, x, y, grid=GRID, fallback_c=FALLBACK_C)
+    assert tuned == subsampled_cv_linear_probe(x, y, x, y, grid=GRID)
+    y[:] = 0
+    y[0] = 1
+    fixed = subsampled_cv_linear_probe(x, y, x, y, grid=GRID, fallback_c=0.5)
+    assert fixed == ChosenProbe(
+        accuracy=linear_probe_accuracy(x, y, x, y, inverse_regularization=0.5),
+        c=0.5,
+        cv_accuracy=None,
+        cv_rows=0,
+        folds=0,
+    )
+
+
+def test_frozen_probe_scores_combine_knn_the_chosen_c_probe_and_effective_rank() -> None:
     x, y = _blobs(60, seed=10)
     features, labels = torch.from_numpy(x).float(), torch.from_numpy(y)
     scores = frozen_probe_scores(features, labels, features, labels, k=5)
-    assert scores["linear_c"] in (0.01, 0.1, 1.0, 10.0)
-    assert 0.0 <= scores["linear_cv_acc"] <= 1.0
-    assert scores["linear_acc"] == linear_probe_accuracy(
-        features, labels, features, labels, inverse_regularization=scores["linear_c"]
-    )
+    probe = subsampled_cv_linear_probe(features, labels, features, labels)
+    assert scores == {
+        "knn_acc": knn_accuracy(features, labels, features, labels, k=5),
+        "linear_acc": probe.accuracy,
+        "linear_c": probe.c,
+        "linear_cv_acc": probe.cv_accuracy,
+        "effective_rank": float(effective_rank(features, center=True)),
+    }
     labels[:] = 0
     labels[0] = 1
     fallback = frozen_probe_scores(features, labels, features, labels, k=5)
-    assert fallback["linear_c"] == 1.0
+    assert fallback["linear_c"] == FALLBACK_C
     assert "linear_cv_acc" not in fallback
