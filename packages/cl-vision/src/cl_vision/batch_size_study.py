@@ -14,14 +14,36 @@ smaller batch takes proportionally more steps) and the same temperature for both
 in the DCL reference code and lightly's ``DCLLoss``).
 
 :func:`run_batch_size_study` trains every (loss, batch size, seed) with the same optimiser,
-schedule, epochs and temperature, records a learning curve (mean training loss per epoch and a
-kNN probe every few epochs, to show the run has flattened out), probes the frozen encoder with the
-cross-validated linear probe of :mod:`cl_vision.probes`, and writes one JSON file per run as soon
-as it finishes (a rerun skips finished runs and resumes an interrupted one from its checkpoint).
+schedule shape, epochs and temperature (the learning rate follows ``lr_scaling``, below), records
+a learning curve (mean training loss per epoch and a kNN probe every few epochs, to show the run
+has flattened out), probes the frozen encoder with the cross-validated linear probe of
+:func:`cl_vision.evaluation.encoder_scores`, and writes one JSON file per run as soon as it
+finishes (a rerun skips finished runs and resumes an interrupted one from its checkpoint).
 :func:`summarize_drops` gives, per loss, the drop ``acc(large batch) - acc(small batch)`` per seed
 with its mean and sample standard deviation, and the paired gap ``drop_NT-Xent - drop_DCL``.
 
-Run it (a few hours at the default sizes on one idle CPU core)::
+What the protocols hold equal between batch sizes (``lr_scaling``):
+
+* Epochs: equal. The reference code's batch-size table (raminnakhli/Decoupled-Contrastive-Learning
+  ``README.md``: ResNet-18, CIFAR-10/100, batch 32/64/128/256, tau = 0.1) trains every batch size
+  for 100 pre-training + 100 linear-probe epochs, and ``run_simclr.sh`` sets ``--epochs 100``
+  whatever ``--batch_size`` is; the DCL paper states its budgets in epochs too (abstract: batch 256
+  within 200 epochs).
+* Learning rate: the reference code keeps it fixed - ``optim.Adam(lr=1e-3, weight_decay=1e-6)``,
+  no schedule, the same for every batch size (``experiment/simclr/main.py``). The DCL paper builds
+  on SimCLR, whose recipe (Chen et al., ICML 2020, arXiv:2002.05709, Sec. 2.2 and Appendix B.1)
+  is LARS with ``lr = 0.3 x B / 256`` (linear scaling), with ``lr = 0.075 x sqrt(B)`` noted as
+  better for small batches. The stored excerpts of the DCL paper stop after its introduction, so
+  which rule its own batch-size runs used is not verified here; linear scaling, SimCLR's default,
+  is the protocol tested against the fixed rate.
+
+``lr_scaling="none"`` (the default, as in the reference code) gives every batch size the same
+``lr``; ``"linear"`` gives ``lr x B / 256`` and ``"sqrt"`` gives ``lr x sqrt(B / 256)``, i.e. ``lr``
+is then the rate at batch 256. The rule is part of every run's name and JSON, so runs of two
+protocols never share a result file, and :func:`summarize_drops` refuses to mix them.
+
+Run it (a few hours at the default sizes on one idle CPU core; add ``--lr-scaling linear`` for
+SimCLR's rule)::
 
     python -m cl_vision.batch_size_study --out runs/dcl-batch --train-limit 5000 --epochs 20
 """
@@ -52,6 +74,44 @@ from cl_vision.views import default_augmentation
 #: The two losses compared, by their ``cl_vision.methods`` names.
 STUDY_METHODS: tuple[str, str] = ("simclr", "dcl")
 
+#: Learning-rate rules across batch sizes (see the module docstring).
+LR_SCALINGS: tuple[str, ...] = ("none", "linear", "sqrt")
+
+#: Batch size at which ``lr`` applies unchanged under ``"linear"`` and ``"sqrt"`` (SimCLR's 256).
+LR_REFERENCE_BATCH = 256
+
+
+def scaled_lr(lr: float, batch_size: int, lr_scaling: str) -> float:
+    """The learning rate of a run at ``batch_size`` under a batch-size rule.
+
+    ``"none"``: ``lr``; ``"linear"``: ``lr x B / 256``; ``"sqrt"``: ``lr x sqrt(B / 256)``
+    (SimCLR, Chen et al. 2020, arXiv:2002.05709, Sec. 2.2 and Appendix B.1).
+
+    Args:
+        lr: the rate at batch 256 (or at every batch size under ``"none"``), > 0.
+        batch_size: images per step B, >= 1.
+        lr_scaling: one of :data:`LR_SCALINGS`.
+
+    Returns:
+        The learning rate of the run.
+
+    Example:
+        >>> scaled_lr(2e-3, 32, "linear")
+        0.00025
+    """
+    if lr_scaling not in LR_SCALINGS:
+        raise ValueError(f"lr_scaling must be one of {LR_SCALINGS}, got {lr_scaling!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    ratio = batch_size / LR_REFERENCE_BATCH
+    if lr_scaling == "linear":
+        return lr * ratio
+    if lr_scaling == "sqrt":
+        return lr * math.sqrt(ratio)
+    return lr
+
 
 @dataclass(frozen=True)
 class BatchSizeStudy:
@@ -63,7 +123,9 @@ class BatchSizeStudy:
         seeds: one run per (method, batch size, seed); the seed sets weights, order and views.
         epochs: epochs of every run (held equal across batch sizes, as in the paper).
         temperature: tau of both losses.
-        lr: peak AdamW learning rate of every run.
+        lr: peak AdamW learning rate: of every run under ``lr_scaling="none"``, at batch 256
+            under ``"linear"`` / ``"sqrt"``.
+        lr_scaling: how the learning rate follows the batch size (:func:`scaled_lr`).
         curve_every: epochs between two kNN points of the learning curve.
         curve_images: training and test images of the curve's kNN probe (each).
     """
@@ -74,6 +136,7 @@ class BatchSizeStudy:
     epochs: int = 20
     temperature: float = 0.1
     lr: float = 2e-3
+    lr_scaling: str = "none"
     curve_every: int = 4
     curve_images: int = 2000
 
@@ -89,6 +152,8 @@ class BatchSizeStudy:
             )
         for method in self.methods:
             method_spec(method)
+        if self.lr_scaling not in LR_SCALINGS:
+            raise ValueError(f"lr_scaling must be one of {LR_SCALINGS}, got {self.lr_scaling!r}")
         for name in ("epochs", "curve_every", "curve_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -98,20 +163,28 @@ class BatchSizeStudy:
             )
 
     def config(self, method: str, batch_size: int, seed: int) -> TrainConfig:
-        """The :class:`TrainConfig` of one run."""
+        """The :class:`TrainConfig` of one run (its ``lr`` scaled by :meth:`lr_for`)."""
         return TrainConfig(
             method=method,
             epochs=self.epochs,
             batch_size=batch_size,
-            lr=self.lr,
+            lr=self.lr_for(batch_size),
             temperature=self.temperature,
             seed=seed,
         )
 
+    def lr_for(self, batch_size: int) -> float:
+        """The learning rate of the runs at ``batch_size``."""
+        return scaled_lr(self.lr, batch_size, self.lr_scaling)
 
-def run_name(method: str, batch_size: int, seed: int) -> str:
-    """Folder / file stem of one run, e.g. ``dcl-b32-seed1``."""
-    return f"{method}-b{batch_size}-seed{seed}"
+
+def run_name(method: str, batch_size: int, seed: int, lr_scaling: str = "none") -> str:
+    """Folder / file stem of one run, e.g. ``dcl-b32-seed1`` (fixed lr, the original name) or
+    ``dcl-b32-seed1-lr-linear``."""
+    if lr_scaling not in LR_SCALINGS:
+        raise ValueError(f"lr_scaling must be one of {LR_SCALINGS}, got {lr_scaling!r}")
+    suffix = "" if lr_scaling == "none" else f"-lr-{lr_scaling}"
+    return f"{method}-b{batch_size}-seed{seed}{suffix}"
 
 
 class LearningCurve(pl.Callback):
@@ -212,7 +285,7 @@ def run_batch_size_study(
     for seed in study.seeds:
         for method in study.methods:
             for batch_size in study.batch_sizes:
-                name = run_name(method, batch_size, seed)
+                name = run_name(method, batch_size, seed, study.lr_scaling)
                 result_file = out / "runs" / f"{name}.json"
                 if result_file.is_file():
                     results.append(json.loads(result_file.read_text()))
@@ -237,7 +310,8 @@ def run_batch_size_study(
                     "epochs": study.epochs,
                     "steps": run.samples_seen // batch_size,
                     "temperature": study.temperature,
-                    "lr": study.lr,
+                    "lr_scaling": study.lr_scaling,
+                    "lr": config.lr,
                     **encoder_scores(run.module, split),
                     "final_train_loss": curve.points[-1].get("train_loss", math.nan),
                     "curve": curve.points,
@@ -269,20 +343,29 @@ def study_baselines(split: ImageSplit, out_dir: str | Path) -> dict[str, dict[st
 
 
 def summarize_drops(
-    results: Sequence[dict[str, Any]], batch_sizes: tuple[int, int] = (256, 32)
+    results: Sequence[dict[str, Any]],
+    batch_sizes: tuple[int, int] = (256, 32),
+    metric: str = "linear_acc",
 ) -> dict[str, Any]:
-    """Per method, the linear-probe drop from the large to the small batch, seed by seed.
+    """Per method, the drop of a probe score from the large to the small batch, seed by seed.
 
     Args:
-        results: run results of :func:`run_batch_size_study` (runs missing their partner batch
-            size are ignored).
+        results: run results of :func:`run_batch_size_study` of one ``lr_scaling`` protocol (runs
+            missing their partner batch size are ignored; results without the key, written before
+            the option existed, count as ``"none"``).
         batch_sizes: ``(large, small)``.
+        metric: the score compared, a key of every result (``"linear_acc"``: the linear probe,
+            ``"knn_acc"``: the kNN probe).
 
     Returns:
         ``{method: {"drops": {seed: drop}, "mean", "std", "acc_large", "acc_small"}}`` (``std``:
         sample standard deviation over seeds, 0 for one seed) and, when both
         ``simclr`` and ``dcl`` have seeds in common, ``"gap"``: ``drop_simclr - drop_dcl`` per
         common seed with its mean and std (the paper's claim is a positive gap).
+
+    Raises:
+        ValueError: the results come from more than one ``lr_scaling`` protocol, or a result
+            lacks ``metric``.
 
     Example:
         >>> rows = [
@@ -292,9 +375,15 @@ def summarize_drops(
         >>> round(summarize_drops(rows)["dcl"]["mean"], 3)
         0.1
     """
+    protocols = sorted({r.get("lr_scaling", "none") for r in results})
+    if len(protocols) > 1:
+        raise ValueError(f"results must come from one lr_scaling protocol, got runs of {protocols}")
+    missing = [r.get("name", r["method"]) for r in results if metric not in r]
+    if missing:
+        raise ValueError(f"metric {metric!r} must be a key of every result, missing in {missing}")
     large, small = batch_sizes
     accuracy: dict[tuple[str, int, int], float] = {
-        (r["method"], int(r["batch_size"]), int(r["seed"])): float(r["linear_acc"]) for r in results
+        (r["method"], int(r["batch_size"]), int(r["seed"])): float(r[metric]) for r in results
     }
     summary: dict[str, Any] = {}
     for method in sorted({key[0] for key in accuracy}):
@@ -396,6 +485,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(STUDY_METHODS))
     parser.add_argument("--temperature", type=float, default=0.1)
+    parser.add_argument(
+        "--lr", type=float, default=2e-3, help="peak AdamW lr (at batch 256 when scaled)"
+    )
+    parser.add_argument(
+        "--lr-scaling",
+        choices=LR_SCALINGS,
+        default="none",
+        help="lr across batch sizes: none = the same lr for all (default), linear = lr x B/256, "
+        "sqrt = lr x sqrt(B/256)",
+    )
     args = parser.parse_args(argv)
     from cl_core.threads import torch_threads
     from cl_vision.data import load_fashion_mnist_split
@@ -406,6 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seeds=tuple(args.seeds),
             epochs=args.epochs,
             temperature=args.temperature,
+            lr=args.lr,
+            lr_scaling=args.lr_scaling,
         )
         split = load_fashion_mnist_split(
             args.data_dir, train_limit=args.train_limit, test_limit=args.test_limit, seed=0
@@ -418,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with torch_threads(1):
         results = run_batch_size_study(split, args.out, study, progress_bar=True)
     summary = summarize_drops(results, study.batch_sizes)
+    summary["knn_acc"] = summarize_drops(results, study.batch_sizes, metric="knn_acc")
     summary["baselines"] = study_baselines(split, args.out)
     atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=1))
     plot = plot_study(results, args.out / "batch_size_study.png")
