@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cl_bench import main as bench_main
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_core.registry import BenchDataset, BenchRecipe, BenchResult
 
 pytestmark = pytest.mark.filterwarnings(
@@ -111,6 +112,7 @@ def test_smoke_run_of_a_core_recipe_writes_json_markdown_and_plots(
     for values in (row["metrics"], *row["baselines"].values()):
         assert 0.0 <= values["knn_acc"] <= 1.0
         assert 0.0 <= values["linear_acc"] <= 1.0
+        assert values["linear_c"] in DEFAULT_C_GRID, "C is chosen by CV on the training rows"
     assert row["samples_per_s"] > 0 and row["train_time_s"] > 0
     assert "| simclr | core | digits (real) |" in (tmp_path / "results.md").read_text()
     for name in ("metrics_vs_baselines.png", "samples_per_s.png"):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from cl_core.cli import add_common_args, trainer_options
+from cl_core.evaluation.probe_scores import DEFAULT_C_GRID
 from cl_train import main as train_main
 
 pytestmark = pytest.mark.filterwarnings(
@@ -99,5 +100,6 @@ def test_core_trains_on_digits_and_writes_summary_plot_and_checkpoint(tmp_path: 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["method"] == "supcon"
     assert 0.0 <= summary["probes"]["knn_acc"] <= 1.0
+    assert summary["probes"]["linear_c"] in DEFAULT_C_GRID
     assert (tmp_path / "spectrum_projection.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()

@@ -2,7 +2,9 @@
 
 Each row reports kNN and linear-probe accuracy of the frozen encoder features on the held-out 30%,
 next to two baselines measured in the same run: a probe on the raw pixels and a probe on the same
-encoder at its random initialisation. ``effective_rank`` is that of the test features.
+encoder at its random initialisation. Every linear probe chooses its ``C`` by stratified CV on the
+training features only (:func:`cl_core.evaluation.frozen_probe_scores`, reported as ``linear_c``).
+``effective_rank`` is that of the test features.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from cl_core.evaluation import frozen_probe_scores
 from cl_core.recipes.core_methods import build_module, train_method
 from cl_core.recipes.digits_data import load_digits_split
-from cl_core.recipes.frozen_probes import probe_scores
 from cl_core.registry import BenchContext, BenchResult
 from cl_core.threads import torch_threads
 
@@ -71,7 +73,7 @@ def _run_digits(method: str, context: BenchContext) -> BenchResult:
         train_time += run.train_time_s
         samples += run.samples_seen
         method_runs.append(
-            probe_scores(
+            frozen_probe_scores(
                 run.module.encode(split.train_x),
                 split.train_y,
                 run.module.encode(split.test_x),
@@ -80,14 +82,16 @@ def _run_digits(method: str, context: BenchContext) -> BenchResult:
         )
         untrained = build_module(method, split, lr=1e-3, seed=seed)
         random_runs.append(
-            probe_scores(
+            frozen_probe_scores(
                 untrained.encode(split.train_x),
                 split.train_y,
                 untrained.encode(split.test_x),
                 split.test_y,
             )
         )
-        pixel_runs.append(probe_scores(split.train_x, split.train_y, split.test_x, split.test_y))
+        pixel_runs.append(
+            frozen_probe_scores(split.train_x, split.train_y, split.test_x, split.test_y)
+        )
     return BenchResult(
         method=method,
         modality="core",

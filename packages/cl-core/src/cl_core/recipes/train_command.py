@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, out_dir: Path) -> int:
+    from cl_core.evaluation import frozen_probe_scores
     from cl_core.recipes.core_methods import train_method
     from cl_core.recipes.digits_data import load_digits_split, load_npy_split
-    from cl_core.recipes.frozen_probes import probe_scores
     from cl_core.training import EmbeddingDiagnostics, SpectrumAndProjectionPlot
 
     try:
@@ -102,7 +102,7 @@ def _train(args: argparse.Namespace, out_dir: Path) -> int:
         "checkpoint": str(out_dir / "checkpoints" / "last.ckpt"),
     }
     if labelled and run.module.global_rank == 0:
-        summary["probes"] = probe_scores(
+        summary["probes"] = frozen_probe_scores(
             run.module.encode(split.train_x),
             split.train_y,
             run.module.encode(split.test_x),
