@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=PROFILES,
         default="quick",
-        help="quick (< 10 min on 2 cores), full (the papers' small-scale settings, more seeds), "
-        "or smoke (a sanity run, numbers meaningless) (default: quick)",
+        help="quick (under 3 min per row, all rows about 20 min on 2 cores), full (the papers' "
+        "small-scale settings, more seeds), or smoke (a sanity run, numbers meaningless) "
+        "(default: quick)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base random seed (default: 0)")
     parser.add_argument(
