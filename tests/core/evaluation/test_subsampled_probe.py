@@ -5,10 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 import cl_core.evaluation.subsampled_probe as subsampled_probe
 from cl_core.evaluation import (
@@ -34,27 +30,12 @@ def _blobs(rows: int, seed: int, *, dims: int = 30, informative: int = 3, classe
     return features, labels
 
 
-def _reference_choice(x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> tuple[float, float]:
-    """Loop over the grid and the folds by hand: the C with the best mean fold accuracy."""
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    best_c, best_score = None, -1.0
-    for c in sorted(GRID):
-        scores = []
-        for fit_rows, held_rows in splitter.split(x, y):
-            model = make_pipeline(
-                StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed)
-            )
-            model.fit(x[fit_rows], y[fit_rows])
-            scores.append(model.score(x[held_rows], y[held_rows]))
-        if np.mean(scores) > best_score + 1e-12:
-            best_c, best_score = c, float(np.mean(scores))
-    return best_c, best_score
-
-
-def test_chosen_c_is_the_best_mean_fold_accuracy_of_a_hand_written_cv_loop() -> None:
+def test_chosen_c_is_the_best_mean_fold_accuracy_of_a_hand_written_cv_loop(
+    reference_choice,
+) -> None:
     x, y = _blobs(90, seed=0)
     probe = subsampled_cv_linear_probe(x, y, x[:9], y[:9], grid=GRID, folds=3, seed=4)
-    reference_c, reference_score = _reference_choice(x, y, folds=3, seed=4)
+    reference_c, reference_score = reference_choice(x, y, GRID, 3, 4)
     assert probe.c == reference_c
     assert probe.cv_accuracy == pytest.approx(reference_score)
     assert probe.cv_rows == 90 and probe.folds == 3
