@@ -34,15 +34,25 @@ BATCH_SIZE = 128
 ENCODER = "MLP 64-256-128 (+2-layer head 256-64)"
 
 
+#: Per-seed choices from a grid (the probe's C), summarised by their median rather than a mean.
+GRID_CHOICES = frozenset({"linear_c"})
+
+
 def _mean(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {name: statistics.fmean(run[name] for run in runs) for name in runs[0]}
+    return {
+        name: (statistics.median if name in GRID_CHOICES else statistics.fmean)(
+            run[name] for run in runs
+        )
+        for name in runs[0]
+    }
 
 
 def _with_spread(runs: list[dict[str, float]]) -> dict[str, float]:
     summary = _mean(runs)
     if len(runs) > 1:
         for name in runs[0]:
-            summary[f"{name}_std"] = statistics.stdev(run[name] for run in runs)
+            if name not in GRID_CHOICES:
+                summary[f"{name}_std"] = statistics.stdev(run[name] for run in runs)
     return summary
 
 
