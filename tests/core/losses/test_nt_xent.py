@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from cl_core import losses
 from cl_core.losses import NTXentLoss, nt_xent
 
 
@@ -115,3 +116,21 @@ def test_module_rejects_bad_hyper_parameters() -> None:
         NTXentLoss(reduction="max")
     with pytest.raises(ValueError, match="chunk_size must be >= 1"):
         NTXentLoss(chunk_size=0)
+
+
+@pytest.mark.parametrize(
+    ("module", "temperature"),
+    [
+        (NTXentLoss, 0.5),
+        (losses.DCLLoss, 0.1),
+        (losses.DCLWLoss, 0.1),
+        (losses.SupConLoss, 0.1),
+        (losses.InfoNCELoss, 0.1),
+    ],
+)
+def test_batch_loss_modules_fall_back_to_their_default_temperature(module, temperature) -> None:
+    assert module().temperature == temperature
+    assert module(None).temperature == temperature
+    assert module(0.3).temperature == 0.3
+    with pytest.raises(TypeError):
+        module(0.3, not_an_option=True)

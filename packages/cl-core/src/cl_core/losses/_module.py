@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from torch import nn
 
@@ -16,21 +16,34 @@ if TYPE_CHECKING:
 class BatchLossModule(nn.Module):
     """Base of the thin ``nn.Module`` wrappers of ``nt_xent``, ``info_nce``, ``supcon`` and ``dcl``.
 
-    It checks and keeps the temperature and the options those functions share; a subclass adds its
-    own hyper-parameters and passes :meth:`loss_options` on to its function.
+    It checks and keeps the temperature and the options those functions share; a subclass sets
+    :attr:`default_temperature` (used when ``temperature`` is None), adds its own
+    hyper-parameters and passes :meth:`loss_options` on to its function.
+
+    Args:
+        temperature: :math:`\tau > 0`; None means the class's ``default_temperature``.
+        normalize: L2-normalise embeddings first (cosine similarity).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` over anchors.
+        chunk_size: score candidates in blocks of this many (the tiled engine), or None.
+        gather: score local anchors against the candidates of every rank.
+        group: process group of the gather (None: the default group).
     """
+
+    default_temperature: ClassVar[float]
 
     def __init__(
         self,
-        temperature: float,
+        temperature: float | None = None,
         *,
-        normalize: bool,
-        reduction: Reduction,
-        chunk_size: int | None,
-        gather: bool,
-        group: ProcessGroup | None,
+        normalize: bool = True,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+        gather: bool = False,
+        group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
+        if temperature is None:
+            temperature = self.default_temperature
         check_temperature(temperature)
         check_reduction(reduction)
         check_chunk_size(chunk_size)

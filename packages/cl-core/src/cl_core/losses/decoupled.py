@@ -5,7 +5,7 @@ Yeh, Hong, Hsu, Liu, Chen, LeCun, "Decoupled Contrastive Learning", ECCV 2022, a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -135,29 +135,15 @@ class DCLLoss(BatchLossModule):
 
     ``gather=True`` scores local anchors against the views of every rank (see :func:`dcl`).
 
+    Options are those of :class:`~cl_core.losses._module.BatchLossModule`; the temperature
+    defaults to 0.1.
+
     Example:
         >>> import torch
         >>> loss = DCLLoss(temperature=0.1)(torch.randn(8, 16), torch.randn(8, 16))
     """
 
-    def __init__(
-        self,
-        temperature: float = 0.1,
-        *,
-        normalize: bool = True,
-        reduction: Reduction = "mean",
-        chunk_size: int | None = None,
-        gather: bool = False,
-        group: ProcessGroup | None = None,
-    ) -> None:
-        super().__init__(
-            temperature,
-            normalize=normalize,
-            reduction=reduction,
-            chunk_size=chunk_size,
-            gather=gather,
-            group=group,
-        )
+    default_temperature = 0.1
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return the DCL loss of two (B, D) views."""
@@ -175,30 +161,20 @@ class DCLWLoss(BatchLossModule):
     ``gather=True`` scores local anchors against the views of every rank and normalises the
     weight over the global batch (see :func:`dcl`).
 
+    Options are those of :class:`~cl_core.losses._module.BatchLossModule`; the temperature
+    defaults to 0.1.
+
     Example:
         >>> import torch
         >>> loss = DCLWLoss(temperature=0.1, sigma=0.5)(torch.randn(8, 16), torch.randn(8, 16))
     """
 
+    default_temperature = 0.1
+
     def __init__(
-        self,
-        temperature: float = 0.1,
-        *,
-        sigma: float = 0.5,
-        normalize: bool = True,
-        reduction: Reduction = "mean",
-        chunk_size: int | None = None,
-        gather: bool = False,
-        group: ProcessGroup | None = None,
+        self, temperature: float | None = None, *, sigma: float = 0.5, **options: Any
     ) -> None:
-        super().__init__(
-            temperature,
-            normalize=normalize,
-            reduction=reduction,
-            chunk_size=chunk_size,
-            gather=gather,
-            group=group,
-        )
+        super().__init__(temperature, **options)
         check_positive_float(sigma, "sigma")
         self.sigma = sigma
 

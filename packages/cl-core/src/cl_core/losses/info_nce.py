@@ -8,7 +8,7 @@ Contrastive Learning of Sentence Embeddings", EMNLP 2021, arXiv:2104.08821.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -174,30 +174,20 @@ class InfoNCELoss(BatchLossModule):
     ``gather=True`` scores local queries against the candidates of every rank (see
     :func:`info_nce`).
 
+    Options are those of :class:`~cl_core.losses._module.BatchLossModule`; the temperature
+    defaults to 0.1.
+
     Example:
         >>> import torch
         >>> loss = InfoNCELoss(temperature=0.05)(torch.randn(4, 8), torch.randn(4, 8))
     """
 
+    default_temperature = 0.1
+
     def __init__(
-        self,
-        temperature: float = 0.1,
-        *,
-        hard_negative_weight: float = 0.0,
-        normalize: bool = True,
-        reduction: Reduction = "mean",
-        chunk_size: int | None = None,
-        gather: bool = False,
-        group: ProcessGroup | None = None,
+        self, temperature: float | None = None, *, hard_negative_weight: float = 0.0, **options: Any
     ) -> None:
-        super().__init__(
-            temperature,
-            normalize=normalize,
-            reduction=reduction,
-            chunk_size=chunk_size,
-            gather=gather,
-            group=group,
-        )
+        super().__init__(temperature, **options)
         self.hard_negative_weight = hard_negative_weight
 
     def forward(self, query: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:

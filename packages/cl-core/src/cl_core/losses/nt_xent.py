@@ -102,29 +102,15 @@ class NTXentLoss(BatchLossModule):
 
     ``gather=True`` scores local anchors against the views of every rank (see :func:`nt_xent`).
 
+    Options are those of :class:`~cl_core.losses._module.BatchLossModule`; the temperature
+    defaults to 0.5.
+
     Example:
         >>> import torch
         >>> loss = NTXentLoss(temperature=0.5)(torch.randn(8, 16), torch.randn(8, 16))
     """
 
-    def __init__(
-        self,
-        temperature: float = 0.5,
-        *,
-        normalize: bool = True,
-        reduction: Reduction = "mean",
-        chunk_size: int | None = None,
-        gather: bool = False,
-        group: ProcessGroup | None = None,
-    ) -> None:
-        super().__init__(
-            temperature,
-            normalize=normalize,
-            reduction=reduction,
-            chunk_size=chunk_size,
-            gather=gather,
-            group=group,
-        )
+    default_temperature = 0.5
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Return :func:`nt_xent` of the two views, each (N, D)."""

@@ -119,29 +119,15 @@ class SupConLoss(BatchLossModule):
 
     ``gather=True`` scores local views against the views of every rank (see :func:`supcon`).
 
+    Options are those of :class:`~cl_core.losses._module.BatchLossModule`; the temperature
+    defaults to 0.1.
+
     Example:
         >>> import torch
         >>> loss = SupConLoss(temperature=0.1)(torch.randn(8, 2, 16), torch.arange(8) % 3)
     """
 
-    def __init__(
-        self,
-        temperature: float = 0.1,
-        *,
-        normalize: bool = True,
-        reduction: Reduction = "mean",
-        chunk_size: int | None = None,
-        gather: bool = False,
-        group: ProcessGroup | None = None,
-    ) -> None:
-        super().__init__(
-            temperature,
-            normalize=normalize,
-            reduction=reduction,
-            chunk_size=chunk_size,
-            gather=gather,
-            group=group,
-        )
+    default_temperature = 0.1
 
     def forward(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
         """Return :func:`supcon` of (B, V, D) features and optional (B,) labels."""
