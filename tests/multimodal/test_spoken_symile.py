@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from cl_core.datasets import synthesize_waveform
 from cl_multimodal import spoken_captions
 from cl_multimodal.data.shapes import COLORS
-from cl_multimodal.spoken_captions import (
-    EspeakUnavailableError,
-    EspeakVoice,
-    log_mel,
-    spoken_log_mels,
-    synthesize_speech,
-)
+from cl_multimodal.spoken_captions import DEFAULT_VOICES, log_mel, spoken_log_mels
 from cl_multimodal.spoken_symile import (
     LogMelAudioTower,
     SpokenSymileConfig,
@@ -41,35 +36,41 @@ def clip_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("spoken")
 
 
-def test_synthesis_gives_deterministic_speech_that_depends_on_voice():
-    first = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 160, 45))
-    again = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 160, 45))
-    slower = synthesize_speech("a red circle", EspeakVoice("en-us+m3", 100, 45))
-    assert first.dtype == np.float32 and first.ndim == 1
-    assert 0.3 < first.size / spoken_captions.SAMPLE_RATE < 3.0
-    assert np.abs(first).max() > 0.01 and np.abs(first).max() <= 1.0
-    np.testing.assert_array_equal(first, again)
-    assert slower.size > first.size
+def test_default_voices_are_distinct_espeak_speakers():
+    assert {voice.synthesizer for voice in DEFAULT_VOICES} == {"espeak-ng"}
+    assert len({voice.speaker_id for voice in DEFAULT_VOICES}) == len(DEFAULT_VOICES)
 
 
 def test_log_mel_has_mel_bands_and_about_100_frames_per_second():
-    wave = synthesize_speech("a blue square")
+    wave, rate = synthesize_waveform("a blue square", DEFAULT_VOICES[0])
+    assert rate == spoken_captions.SAMPLE_RATE
     mel = log_mel(wave, n_mels=40)
     assert mel.shape[0] == 40
     assert abs(mel.shape[1] - wave.size / 220) <= 2
     assert np.isfinite(mel).all()
 
 
+def test_log_mel_resamples_other_rates_to_the_same_frame_rate():
+    seconds = 0.5
+    tone = np.sin(2 * np.pi * 440 * np.arange(int(16_000 * seconds)) / 16_000).astype(np.float32)
+    native = np.sin(2 * np.pi * 440 * np.arange(int(22_050 * seconds)) / 22_050).astype(np.float32)
+    resampled = log_mel(tone, n_mels=40, sample_rate=16_000)
+    reference = log_mel(native, n_mels=40)
+    assert resampled.shape == reference.shape
+    # The 440 Hz tone lands in the same mel band at either input rate.
+    assert resampled.mean(axis=1).argmax() == reference.mean(axis=1).argmax()
+
+
 def test_cache_synthesizes_each_unique_caption_once(tmp_path, monkeypatch):
     calls: list[str] = []
-    real = spoken_captions.synthesize_speech
+    real = spoken_captions.synthesize_waveform
 
     def counting(text, voice):
         calls.append(text)
         return real(text, voice)
 
-    monkeypatch.setattr(spoken_captions, "synthesize_speech", counting)
-    voice = EspeakVoice()
+    monkeypatch.setattr(spoken_captions, "synthesize_waveform", counting)
+    voice = DEFAULT_VOICES[0]
     items = [("a red circle", voice), ("a red circle", voice), ("a green square", voice)]
     first = spoken_log_mels(items, tmp_path, progress=False)
     assert sorted(calls) == ["a green square", "a red circle"]
@@ -80,21 +81,21 @@ def test_cache_synthesizes_each_unique_caption_once(tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-def test_missing_espeak_is_a_clear_user_error(monkeypatch):
-    monkeypatch.setattr(spoken_captions.shutil, "which", lambda name: None)
-    with pytest.raises(EspeakUnavailableError, match="apt-get install espeak-ng"):
-        synthesize_speech("a red circle")
+def test_cache_is_keyed_by_speaker(tmp_path):
+    items = [("a red circle", voice) for voice in DEFAULT_VOICES[:2]]
+    features = spoken_log_mels(items, tmp_path, progress=False)
+    first, second = (features[item] for item in items)
+    assert first.shape != second.shape or not np.array_equal(first, second)
+    assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-def test_synthesis_and_voice_bad_inputs():
-    with pytest.raises(ValueError, match="text must be"):
-        synthesize_speech("  ")
-    with pytest.raises(TypeError, match="voice must be an EspeakVoice"):
-        synthesize_speech("a red circle", "en-us")
-    with pytest.raises(ValueError, match="rate"):
-        EspeakVoice(rate=10)
-    with pytest.raises(ValueError, match="pitch"):
-        EspeakVoice(pitch=120)
+def test_spoken_log_mels_and_log_mel_bad_inputs(tmp_path):
+    with pytest.raises(TypeError, match=r"items must be \(str, Voice\) pairs, got \(str, str\)"):
+        spoken_log_mels([("a red circle", "en-us")], tmp_path, progress=False)
+    with pytest.raises(ValueError, match="n_mels"):
+        spoken_log_mels([("a red circle", DEFAULT_VOICES[0])], tmp_path, n_mels=0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        log_mel(np.ones(100, dtype=np.float32), sample_rate=0)
     with pytest.raises(ValueError, match="waveform"):
         log_mel(np.zeros(0, dtype=np.float32))
 

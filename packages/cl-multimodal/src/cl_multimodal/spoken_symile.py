@@ -43,9 +43,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.datasets.speech_synthesis import Voice
 from cl_core.losses import clip_loss, symile
 from cl_multimodal.data.shapes import COLORS, SHAPES, random_scenes, render_scene
-from cl_multimodal.spoken_captions import DEFAULT_VOICES, N_MELS, EspeakVoice, spoken_log_mels
+from cl_multimodal.spoken_captions import DEFAULT_VOICES, N_MELS, spoken_log_mels
 from cl_multimodal.towers.image import SmallCNNImageTower
 from cl_multimodal.towers.text_small import GRUTextTower
 from cl_multimodal.towers.vocabulary import WordVocabulary
@@ -143,14 +144,14 @@ def _clip_index(color: Any, shape: Any, voice: Any) -> Any:
 
 def spoken_clip_bank(
     cache_dir: str | Path | None = None,
-    voices: tuple[EspeakVoice, ...] = DEFAULT_VOICES,
+    voices: tuple[Voice, ...] = DEFAULT_VOICES,
     *,
     progress: bool = True,
 ) -> Tensor:
     """Log-mels of every ``"a {colour} {shape}"`` in every voice, padded to one length:
     (voices x shapes x colours, n_mels, T), indexed by voice, then shape, then colour."""
     if not voices:
-        raise ValueError("voices must hold at least one EspeakVoice")
+        raise ValueError("voices must hold at least one Voice")
     items = [
         (f"a {color} {shape}", voice)
         for voice, shape, color in itertools.product(voices, SHAPES, _COLOR_NAMES)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from cl_core.datasets.speech_synthesis import Voice, require_binary, synthesize_waveform
 from cl_speech.data.intents import INTENTS, phrasings
 from cl_speech.data.manifest import MANIFEST_NAME, Utterance, write_manifest
-from cl_speech.data.voices import Voice, require_binary, sample_voices
+from cl_speech.data.voices import sample_voices
 
 DATA_CARD_NAME = "DATA_CARD.md"
 #: Range of the signal-to-noise ratio of the added white noise, in dB.
@@ -72,7 +72,7 @@ def build_corpus(
     Raises:
         ValueError: ``n_speakers`` or ``workers`` < 1.
         SynthesizerUnavailableError: espeak-ng or flite is not installed.
-        RuntimeError: a synthesizer call failed (the message names the command).
+        SynthesisError: a synthesizer call failed (the message names the voice).
     """
     if n_speakers < 1:
         raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
@@ -133,21 +133,17 @@ def synthesize(
 ) -> None:
     """Speak ``text`` with ``voice``, add white noise at ``snr_db``, write ``wav_path`` atomically.
 
+    The speech comes from :func:`cl_core.datasets.synthesize_waveform`; the file is 16-bit PCM at
+    the synthesizer's sample rate.
+
     Raises:
-        RuntimeError: the synthesizer failed or produced no audio.
+        SynthesizerUnavailableError: the voice's synthesizer is not installed.
+        SynthesisError: the synthesizer failed or produced no audio (a ``RuntimeError``).
     """
     target = Path(wav_path)
+    speech, sample_rate = synthesize_waveform(text, voice)
+    noisy = add_white_noise(speech, snr_db, np.random.default_rng(seed))
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        raw = Path(scratch) / "raw.wav"
-        command = voice.command(text, str(raw))
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not raw.exists():
-            raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[:200]}")
-        audio, sample_rate = soundfile.read(raw, dtype="float32", always_2d=True)
-        speech = audio.mean(axis=1)
-        if speech.size == 0 or not np.any(speech):
-            raise RuntimeError(f"{' '.join(command)} produced silence")
-        noisy = add_white_noise(speech, snr_db, np.random.default_rng(seed))
         partial = Path(scratch) / "noisy.wav"
         soundfile.write(partial, noisy, sample_rate, subtype="PCM_16")
         os.replace(partial, target)
