@@ -122,3 +122,29 @@ def test_bench_recipe_returns_a_row_with_baselines(tmp_path: Path, monkeypatch):
         bench_run.run_supremix(
             BenchContext(dataset="mnist", profile="quick", seed=0, data_dir=None, out_dir=tmp_path)
         )
+
+
+def test_run_cell_one_seed_at_a_time_equals_the_multi_seed_run(monkeypatch):
+    from cl_regression import bench_run
+
+    monkeypatch.setitem(
+        bench_run._PROFILE_SETTINGS,
+        "smoke",
+        {**bench_run._PROFILE_SETTINGS["smoke"], "max_train": 40, "max_test": 30},
+    )
+    methods = ("supremix", "l1")
+    both = bench_run.run_cell("diabetes", "smoke", (0, 1), methods=methods)
+    single = [bench_run.run_cell("diabetes", "smoke", (seed,), methods=methods) for seed in (0, 1)]
+    assert both.seeds == (0, 1) and both.methods == methods
+    assert set(both.result.metrics) == set(methods)
+    assert both.result.num_train == 40 and both.result.num_test == 30
+    for method in methods:
+        per_seed = [run.result.metrics[method]["mae"] for run in single]
+        assert per_seed[0] != per_seed[1]
+        assert both.result.metrics[method]["mae"] == pytest.approx(sum(per_seed) / 2)
+    with pytest.raises(ValueError, match="image rows only"):
+        bench_run.run_cell("diabetes", "smoke", (0,), num_images=100)
+    with pytest.raises(ValueError, match="at least one seed"):
+        bench_run.run_cell("diabetes", "smoke", ())
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        bench_run.run_cell("mnist", "smoke", (0,))

@@ -11,7 +11,7 @@ gets the same number of epochs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cl_core.registry import BenchContext, BenchResult
@@ -25,7 +25,7 @@ from cl_regression.data.tables import (
     load_randhie_table,
 )
 from cl_regression.encoder import EncoderKind
-from cl_regression.experiment import ExperimentSpec, run_experiment
+from cl_regression.experiment import ExperimentResult, ExperimentSpec, run_experiment
 from cl_regression.training import (
     CONTRASTIVE_METHODS,
     DEFAULT_TEMPERATURE,
@@ -123,31 +123,80 @@ def candidate_configs(base: TrainConfig) -> dict[str, tuple[TrainConfig, ...]]:
     }
 
 
-def run_supremix(ctx: BenchContext) -> BenchResult:
-    """Run SupReMix and its baselines on ``ctx.dataset`` and return one benchmark row."""
-    if ctx.dataset not in _CELLS:
-        raise ValueError(f"dataset must be one of {tuple(_CELLS)}, got {ctx.dataset!r}")
-    if ctx.profile not in _PROFILE_SETTINGS:
-        raise ValueError(f"profile must be one of {tuple(_PROFILE_SETTINGS)}, got {ctx.profile!r}")
-    settings = _PROFILE_SETTINGS[ctx.profile]
-    cell = _CELLS[ctx.dataset]
-    split = {"max_train": settings["max_train"], "max_test": settings["max_test"], **cell.split}
-    spec = ExperimentSpec(cell.regime, pretrain_target=cell.pretrain_target, split=split)
+@dataclass(frozen=True)
+class CellRun:
+    """What :func:`run_cell` trained: the per-method results, the base configuration, the spec
+    and the seeds."""
+
+    result: ExperimentResult
+    config: TrainConfig
+    spec: ExperimentSpec
+    seeds: tuple[int, ...]
+    methods: tuple[str, ...]
+
+
+def run_cell(
+    dataset: str,
+    profile: str,
+    seeds: Sequence[int],
+    *,
+    num_images: int | None = None,
+    image_epochs: int | None = None,
+    methods: Sequence[str] | None = None,
+) -> CellRun:
+    """Run SupReMix and the row's baselines on one benchmark row with a profile's settings.
+
+    Args:
+        dataset: a row of ``DATASETS`` (e.g. ``"diamonds-fewshot"``).
+        profile: ``"smoke"``, ``"quick"`` or ``"full"`` (sizes, epochs, validation-based choice).
+        seeds: one run per seed.
+        num_images: rotated Fashion-MNIST only: images instead of the profile's (80% train).
+        image_epochs: rotated Fashion-MNIST only: epochs instead of the profile's.
+        methods: methods to run (default: SupReMix and the row's baselines).
+
+    Returns:
+        A :class:`CellRun`.
+    """
+    if dataset not in _CELLS:
+        raise ValueError(f"dataset must be one of {tuple(_CELLS)}, got {dataset!r}")
+    if profile not in _PROFILE_SETTINGS:
+        raise ValueError(f"profile must be one of {tuple(_PROFILE_SETTINGS)}, got {profile!r}")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    settings = _PROFILE_SETTINGS[profile]
+    cell = _CELLS[dataset]
     images = cell.encoder == "cnn"
-    config = TrainConfig(
-        epochs=settings["image_epochs"] if images else settings["epochs"], encoder=cell.encoder
-    )
-    candidates = candidate_configs(config) if settings["select"] else None
-    seeds = tuple(ctx.seed + offset for offset in range(settings["seeds"]))
-    methods = ("supremix", *cell.baselines)
+    if not images and (num_images is not None or image_epochs is not None):
+        raise ValueError(f"num_images / image_epochs apply to image rows only, not {dataset!r}")
+    split = {"max_train": settings["max_train"], "max_test": settings["max_test"], **cell.split}
+    if images and num_images is not None:
+        split["max_train"] = max(split["max_train"], round(0.8 * num_images))
+    spec = ExperimentSpec(cell.regime, pretrain_target=cell.pretrain_target, split=split)
+    epochs = (image_epochs or settings["image_epochs"]) if images else settings["epochs"]
+    config = TrainConfig(epochs=epochs, encoder=cell.encoder)
+    methods = tuple(methods) if methods is not None else ("supremix", *cell.baselines)
+    seeds = tuple(seeds)
     result = run_experiment(
-        cell.load(settings["images"]),
+        cell.load(num_images or settings["images"]),
         spec,
         methods=methods,
         seeds=seeds,
         config=config,
-        candidates=candidates,
+        candidates=candidate_configs(config) if settings["select"] else None,
     )
+    return CellRun(result=result, config=config, spec=spec, seeds=seeds, methods=methods)
+
+
+def run_supremix(ctx: BenchContext) -> BenchResult:
+    """Run SupReMix and its baselines on ``ctx.dataset`` and return one benchmark row."""
+    if ctx.profile not in _PROFILE_SETTINGS:
+        raise ValueError(f"profile must be one of {tuple(_PROFILE_SETTINGS)}, got {ctx.profile!r}")
+    settings = _PROFILE_SETTINGS[ctx.profile]
+    seeds = tuple(ctx.seed + offset for offset in range(settings["seeds"]))
+    run = run_cell(ctx.dataset, ctx.profile, seeds)
+    result, config, spec, methods = run.result, run.config, run.spec, run.methods
+    cell = _CELLS[ctx.dataset]
+    images = cell.encoder == "cnn"
     ours = result.metrics["supremix"]
     dataset = next(dataset for dataset in DATASETS if dataset.name == ctx.dataset)
     widths = "-".join(map(str, (*config.hidden, config.embedding_dim)))
