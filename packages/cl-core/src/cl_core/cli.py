@@ -65,6 +65,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """``argparse`` type: a float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def devices_arg(text: str) -> int | str:
     """``argparse`` type for ``--devices``: ``auto``, a count >= 1, or ``-1`` (all)."""
     if text == "auto":

@@ -8,6 +8,7 @@ from pathlib import Path
 from cl_core.cli import (
     UserFacingError,
     add_common_args,
+    non_negative_float,
     positive_float,
     positive_int,
     prepare_out_dir,
@@ -103,17 +104,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_common_args(parser, epochs=1, batch_size=64, lr=3e-5)
     parser.set_defaults(func=main)
     return parser
-
-
-def non_negative_float(text: str) -> float:
-    """``argparse`` type: a float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def main(args: argparse.Namespace) -> int:

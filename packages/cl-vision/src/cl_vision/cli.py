@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from cl_core.cli import add_common_args, positive_float, positive_int, run_with_user_errors
+from cl_core.cli import (
+    add_common_args,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    run_with_user_errors,
+)
 
 #: Kept in sync with :data:`cl_vision.methods.METHOD_NAMES` (checked by a test).
 METHOD_CHOICES = (
@@ -32,17 +38,6 @@ ENCODER_CHOICES = ("resnet", "efficientnet-lite0")
 #: ``--lr`` when it is not given: the optimiser each recipe was tuned with.
 DEFAULT_LR = {"pixpro": 1e-3, "sepclr": 3e-4}
 LIGHTNING_DEFAULT_LR = 2e-3
-
-
-def non_negative_float(text: str) -> float:
-    """``argparse`` type: a float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def cluster_count(text: str) -> int:
