@@ -52,6 +52,14 @@ def test_espeak_speech_is_deterministic_and_depends_on_the_voice():
     assert female.shape != first.shape or not np.array_equal(female, first)
 
 
+@needs_espeak
+def test_espeak_speaks_text_that_starts_with_a_dash():
+    waveform, rate = synthesize_waveform("-5 degrees", ESPEAK)
+    _assert_speech(waveform, rate, {22_050})
+    assert ESPEAK.command("-5 degrees", "out.wav")[-1] == " -5 degrees"
+    assert ESPEAK.command("5 degrees", "out.wav")[-1] == "5 degrees"
+
+
 @needs_flite
 def test_flite_speech_is_deterministic_and_stretches_with_rate():
     first, rate = synthesize_waveform("make it warmer", FLITE)

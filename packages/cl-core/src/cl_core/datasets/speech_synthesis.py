@@ -118,8 +118,14 @@ class Voice:
         return f"{self.synthesizer}:{self.voice}:r{self.rate:g}:p{self.pitch:g}"
 
     def command(self, text: str, wav_path: str) -> list[str]:
-        """The command line that speaks ``text`` into the WAV file ``wav_path``."""
+        """The command line that speaks ``text`` into the WAV file ``wav_path``.
+
+        espeak-ng takes the text as its last argument, so text starting with ``-`` gets a
+        leading space (which espeak-ng ignores) instead of being read as an option.
+        """
         if self.synthesizer == "espeak-ng":
+            if text.startswith("-"):
+                text = f" {text}"
             return [
                 "espeak-ng",
                 "-v",
