@@ -53,7 +53,8 @@ def evaluate_embeddings(
 
 
 def summarize(runs: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Mean and standard deviation over runs: ``key`` -> mean and ``key_std`` -> std."""
+    """Mean and population standard deviation (ddof 0) over runs: ``key`` -> mean and
+    ``key_std`` -> std."""
     if not runs:
         raise ValueError("runs must hold at least one result")
     summary: dict[str, float] = {}
