@@ -71,6 +71,22 @@ def test_finetune_protocol_trains_the_extra_epochs_and_changes_the_model(diabete
     assert baseline.samples_seen == tuned.samples_seen  # the same total budget
 
 
+@pytest.mark.parametrize("method", ["supremix", "supcon", "rnc"])
+def test_finetuning_uses_the_l1_batch_size_for_every_method(diabetes, method, monkeypatch):
+    batch_sizes: list[tuple[str, int]] = []
+    end_to_end = training._train_end_to_end
+
+    def recording(loss, *args):
+        batch_sizes.append((loss, args[-2]))
+        return end_to_end(loss, *args)
+
+    monkeypatch.setattr(training, "_train_end_to_end", recording)
+    config = replace(TINY, batch_size=None, protocol="finetune", finetune_epochs=1)
+    fit_regressor(method, diabetes[0][:100], diabetes[1][:100], config=config, seed=0)
+    assert batch_sizes == [("l1", DEFAULT_BATCH_SIZE["l1"])]
+    assert DEFAULT_BATCH_SIZE[method] != DEFAULT_BATCH_SIZE["l1"] or method == "rnc"
+
+
 @pytest.mark.parametrize("method", ["supremix", "supcon"])
 def test_none_knobs_mean_the_method_defaults_and_reach_training(diabetes, method):
     features, targets = diabetes[0][:300], diabetes[1][:300]

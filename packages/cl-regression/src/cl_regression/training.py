@@ -56,7 +56,9 @@ class TrainConfig:
     over five real benchmark rows (validation rows only; the project README lists every try).
     ``protocol`` is what follows contrastive pre-training: ``"linear"`` (exact L1 linear
     regressor on frozen features) or ``"finetune"`` (``finetune_epochs`` more epochs of end-to-end
-    L1 from that start; the L1/L2 baselines then train for ``epochs + finetune_epochs``).
+    L1 from that start, in batches of the L1 baseline's size for every method, since this phase
+    is L1 regression, not the contrastive loss; the L1/L2 baselines then train for
+    ``epochs + finetune_epochs``).
     ``encoder`` is ``"mlp"`` (tabular rows) or ``"cnn"`` (square grey images, flattened rows).
     ``probe_alpha`` >= 0 is the L1 penalty of every linear L1 regressor fitted on frozen features
     (see :func:`fit_linear_l1`); 0 is the exact unpenalised fit.
@@ -309,7 +311,7 @@ def _fit(
                 y,
                 config,
                 config.finetune_epochs,
-                config.batch_size_for(method),
+                config.batch_size_for("l1"),
                 generator,
             )
     else:
