@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.evaluation import frozen_features
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import supcon
 from cl_core.threads import torch_threads
@@ -190,12 +191,10 @@ class TrainedRegressor:
             samples_seen=0,
         )
 
-    @torch.no_grad()
     def embed(self, features: np.ndarray) -> np.ndarray:
         """(N, D) frozen encoder features of raw feature rows (the regressor's input)."""
-        self.encoder.eval()
         rows = torch.as_tensor(self.feature_scaler.transform(features), dtype=torch.float32)
-        return torch.cat([self.encoder(chunk) for chunk in rows.split(1024)]).numpy()
+        return frozen_features(self.encoder, rows).numpy()
 
     def with_probe(
         self, features: np.ndarray, targets: np.ndarray, alpha: float
@@ -525,7 +524,4 @@ def _solve_median_regression(
 
 def _fit_linear_l1(encoder: nn.Module, rows: Tensor, targets: Tensor, alpha: float) -> nn.Linear:
     """:func:`fit_linear_l1` with penalty ``alpha`` on the frozen encoder features of ``rows``."""
-    encoder.eval()
-    with torch.no_grad():
-        features = torch.cat([encoder(chunk) for chunk in rows.split(1024)])
-    return fit_linear_l1(features, targets, alpha=alpha)
+    return fit_linear_l1(frozen_features(encoder, rows), targets, alpha=alpha)

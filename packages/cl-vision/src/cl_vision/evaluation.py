@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_core.evaluation import frozen_probe_scores
+from cl_core.evaluation import frozen_features, frozen_probe_scores
 from cl_core.metrics import tolerance, uniformity
 from cl_core.training import ContrastiveModule
 from cl_vision.data import ImageSplit
@@ -40,19 +40,6 @@ def encoder_scores(module: ContrastiveModule, split: ImageSplit) -> dict[str, fl
         split.test_y,
         k=_neighbours(split),
     )
-
-
-@torch.no_grad()
-def frozen_features(encoder: nn.Module, images: Tensor, batch_size: int = 1024) -> Tensor:
-    """``encoder(images)`` in eval mode, in batches (the encoder's mode is restored)."""
-    was_training = encoder.training
-    encoder.eval()
-    try:
-        return torch.cat(
-            [encoder(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-        )
-    finally:
-        encoder.train(was_training)
 
 
 def frozen_encoder_scores(encoder: nn.Module, split: ImageSplit) -> dict[str, float]:

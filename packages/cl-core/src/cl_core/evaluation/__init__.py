@@ -1,12 +1,14 @@
 """Frozen-feature evaluation protocols on numpy / scikit-learn / scipy.
 
-kNN and linear-probe accuracy (fixed C, C by CV, or C by CV on a stratified subsample of the
-training rows), linear-probe Macro-F1 / Micro-F1 / AUC with a validation split,
-retrieval recall@k / MRR / nDCG@k, Spearman for STS, k-means NMI/ARI.
+Features of a frozen encoder (batched, no gradients); kNN and linear-probe accuracy (fixed C,
+C by CV, or C by CV on a stratified subsample of the training rows), linear-probe Macro-F1 /
+Micro-F1 / AUC with a validation split, retrieval recall@k / MRR / nDCG@k, Spearman for STS,
+k-means NMI/ARI.
 Every function accepts numpy arrays or torch tensors and returns Python floats.
 """
 
 from cl_core.evaluation.clustering import clustering_scores
+from cl_core.evaluation.frozen_features import frozen_features
 from cl_core.evaluation.knn import knn_accuracy
 from cl_core.evaluation.linear_probe import (
     CrossValidatedProbe,
@@ -44,6 +46,7 @@ __all__ = [
     "clustering_scores",
     "cross_validated_linear_probe",
     "first_positive_ranks",
+    "frozen_features",
     "frozen_probe_scores",
     "knn_accuracy",
     "linear_probe_accuracy",
