@@ -21,12 +21,8 @@ from cl_core.datasets import (
     synthesize_waveform,
 )
 
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="Debian espeak-ng is not installed"
-)
-needs_flite = pytest.mark.skipif(
-    shutil.which("flite") is None, reason="Debian flite is not installed"
-)
+needs_espeak = pytest.mark.requires_data("espeak-ng")
+needs_flite = pytest.mark.requires_data("flite")
 
 ESPEAK = Voice("espeak-ng", "en-us+m3", 160, 45)
 FLITE = Voice("flite", "slt", 1.0, 120)

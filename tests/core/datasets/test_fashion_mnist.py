@@ -10,17 +10,13 @@ import numpy as np
 import pytest
 
 from cl_core.datasets import (
-    DEFAULT_FASHION_MNIST_DIR,
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_DIR_ENV,
     fashion_mnist_dir,
     load_fashion_mnist,
 )
 
-needs_debian_copy = pytest.mark.skipif(
-    not (DEFAULT_FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
+needs_real_copy = pytest.mark.requires_data("fashion-mnist")
 
 
 def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
@@ -34,7 +30,7 @@ def _fake_split(root: Path, prefix: str, images: np.ndarray, labels: np.ndarray)
     _write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", labels, 2049)
 
 
-@needs_debian_copy
+@needs_real_copy
 def test_real_test_split_has_ten_balanced_classes() -> None:
     images, labels = load_fashion_mnist("test")
     assert images.shape == (10_000, 28, 28)
@@ -44,7 +40,7 @@ def test_real_test_split_has_ten_balanced_classes() -> None:
     assert images.max() > 200 and images.min() == 0
 
 
-@needs_debian_copy
+@needs_real_copy
 def test_limit_keeps_the_first_examples_in_file_order() -> None:
     full_images, full_labels = load_fashion_mnist("test")
     images, labels = load_fashion_mnist("test", limit=7)
@@ -62,17 +58,30 @@ def test_data_dir_argument_reads_the_given_directory(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got_labels, labels)
 
 
-def test_environment_variable_overrides_default(
+def test_environment_variable_names_a_folder_of_the_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for prefix in ("train", "t10k"):
+        _fake_split(tmp_path, prefix, np.zeros((2, 28, 28)), np.zeros(2))
     monkeypatch.setenv(FASHION_MNIST_DIR_ENV, str(tmp_path))
     assert fashion_mnist_dir() == tmp_path
-    assert fashion_mnist_dir("/elsewhere") == Path("/elsewhere")
+    assert load_fashion_mnist("test")[0].shape == (2, 28, 28)
 
 
-def test_missing_file_names_file_and_debian_package(tmp_path: Path) -> None:
-    pattern = r"t10k-images-idx3-ubyte\.gz.*dataset-fashion-mnist"
-    with pytest.raises(FileNotFoundError, match=pattern):
+def test_absent_everywhere_names_the_debian_package_and_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from cl_core.datasets import sources
+
+    real = sources.DATASETS["fashion-mnist"]
+    monkeypatch.setitem(sources.DATASETS, "fashion-mnist", replace(real, installed=()))
+    monkeypatch.delenv("CL_DATA_DIR", raising=False)
+    monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL_OFFLINE", "1")
+    pattern = r"fashion-mnist is not available.*dataset-fashion-mnist.*--data-dir"
+    with pytest.raises(sources.DataUnavailableError, match=pattern):
         load_fashion_mnist("test", data_dir=tmp_path)
 
 

@@ -13,7 +13,8 @@ def unit(v):
 
 
 def loop_supcon(features, labels, temperature):
-    """(B, V) losses: -1/|P(i)| sum_p log exp(z_i.z_p/t) / sum_{a != i} exp(z_i.z_a/t)."""
+    """(B, V) losses: -1/|P(i)| sum_p log exp(z_i.z_p/t) / sum_{a != i} exp(z_i.z_a/t);
+    an anchor without a positive has no term (0 here)."""
     b, v, _ = features.shape
     z = [unit(features[n, k]) for k in range(v) for n in range(b)]
     owner = [n for _ in range(v) for n in range(b)]
@@ -28,7 +29,8 @@ def loop_supcon(features, labels, temperature):
             torch.log(torch.exp(torch.dot(z[i], z[p]) / temperature) / denominator)
             for p in positives
         )
-        losses[i // b, i % b] = -total / len(positives)
+        if positives:
+            losses[i // b, i % b] = -total / len(positives)
     return losses.T
 
 
@@ -48,6 +50,31 @@ def test_matches_loop(temperature, labels, num_views) -> None:
     torch.testing.assert_close(
         supcon(features, labels, temperature, reduction="sum"), expected.sum()
     )
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.5])
+def test_one_view_with_labels_matches_the_loop_and_leaves_out_anchors_without_a_positive(
+    temperature,
+) -> None:
+    generator = torch.Generator().manual_seed(5)
+    features = torch.randn(6, 1, 4, generator=generator, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 0, 2, 1, 0])  # sample 3 is alone in class 2
+    expected = loop_supcon(features, labels, temperature)
+    got = supcon(features, labels, temperature, reduction="none")
+    assert got.shape == (6, 1) and got[3, 0] == 0
+    torch.testing.assert_close(got, expected)
+    has_positive = torch.tensor([True, True, True, False, True, True])
+    torch.testing.assert_close(supcon(features, labels, temperature), expected[has_positive].mean())
+    torch.testing.assert_close(
+        supcon(features, labels, temperature, reduction="sum"), expected.sum()
+    )
+    leaf = features.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda f: supcon(f, labels, temperature), (leaf,))
+
+
+def test_one_view_with_unique_labels_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"one view \(V=1\) need labels"):
+        supcon(torch.randn(4, 1, 3), torch.tensor([0, 1, 2, 3]))
 
 
 def test_without_labels_and_two_views_equals_nt_xent_exactly() -> None:

@@ -6,6 +6,7 @@ Each test starts its independent processes at the same time to share the ~20 s L
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,14 @@ SCRIPTS = Path(__file__).parent / "scripts"
 TIMEOUT_S = 600
 
 
-def start(script: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.Popen(
         [sys.executable, str(SCRIPTS / script), *args],
         stdout=subprocess.PIPE,
@@ -97,3 +104,31 @@ def test_one_ddp_step_equals_the_single_process_step_on_the_whole_batch(tmp_path
     assert_same_weights(single["gradients"], ddp["gradients"])
     assert_same_weights(single["weights"], ddp["weights"])
     assert any(g.abs().max() > 1e-3 for g in single["gradients"].values())
+
+
+def test_two_process_engine_runs_equal_one_process_on_the_global_batch(tmp_path: Path) -> None:
+    # Global negatives and SyncBatchNorm by default: the 2-process run is one batch of 8. The two
+    # DDP runs run side by side, so each gets its own rendezvous port.
+    runs = {
+        name: start(
+            "ddp_engine.py",
+            str(tmp_path / f"{name}.pt"),
+            *flags,
+            env={"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())},
+        )
+        for name, flags in {
+            "one": ("--devices", "1"),
+            "two": ("--devices", "2"),
+            "two-local": ("--devices", "2", "--local-negatives"),
+        }.items()
+    }
+    with kill_on_exit(runs["one"]), kill_on_exit(runs["two"]), kill_on_exit(runs["two-local"]):
+        for process in runs.values():
+            code, output = finish(process)
+            assert code == 0, output
+    one, two, local = (torch.load(tmp_path / f"{n}.pt") for n in ("one", "two", "two-local"))
+    for model in ("contrastive", "objective"):
+        assert_same_weights(one[model], two[model])
+        # Control: contrasting each process's own rows only trains a different model.
+        differences = [(one[model][k] - local[model][k]).abs().max().item() for k in one[model]]
+        assert max(differences) > 1e-4, model

@@ -22,6 +22,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="core",
         datasets=(DIGITS,),
         run="cl_core.recipes.digits_bench:run_simclr",
+        headline="linear_acc",
         paper="Chen et al. 2020, A Simple Framework for Contrastive Learning (arXiv:2002.05709)",
     ),
     BenchRecipe(
@@ -29,6 +30,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="core",
         datasets=(DIGITS,),
         run="cl_core.recipes.digits_bench:run_dcl",
+        headline="linear_acc",
         paper="Yeh et al. 2021, Decoupled Contrastive Learning (arXiv:2110.06848)",
     ),
     BenchRecipe(
@@ -36,6 +38,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="core",
         datasets=(DIGITS,),
         run="cl_core.recipes.digits_bench:run_supcon",
+        headline="linear_acc",
         paper="Khosla et al. 2020, Supervised Contrastive Learning (arXiv:2004.11362)",
     ),
 )

@@ -31,14 +31,15 @@ class BenchDataset:
         kind: ``"real"`` for real recordings/annotations, ``"synthesized"`` for data this project
             generates, ``"real+synthetic-target"`` for real inputs with a generated target.
         card: one or two sentences: what the data is, where it comes from, its licence.
-        needs_data_dir: True when the files live outside any package and ``--data-dir`` must point
-            at them (see ``shared/data.md``).
+        requires: the data sets and system tools the row needs, by their names in
+            :func:`cl_core.datasets.sources.all_requirements`; ``cl-bench`` skips a row when one is
+            unavailable (the source chain finds or downloads data sets).
     """
 
     name: str
     kind: DataKind
     card: str
-    needs_data_dir: bool = False
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class BenchRecipe:
             :class:`BenchResult`. Imported only when the recipe runs.
         profiles: profiles that include this recipe.
         paper: short citation shown by ``--list``.
+        headline: the key in the row's ``metrics`` (and its baselines') that the method's goal is
+            about; ``cl-bench``'s results picture and table compare it with the best baseline.
+        higher_is_better: the headline's direction (``False`` for an error or forgetting).
     """
 
     method: str
@@ -94,6 +98,14 @@ class BenchRecipe:
     run: str
     profiles: tuple[Profile, ...] = ("quick", "full")
     paper: str = ""
+    headline: str = field(kw_only=True)
+    higher_is_better: bool = field(default=True, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.headline:
+            raise ValueError(
+                f"headline of recipe {self.modality}/{self.method} must name a metric, got ''"
+            )
 
     def load(self) -> Callable[[BenchContext], BenchResult]:
         """Import and return the run function."""

@@ -2,8 +2,11 @@
 
 Fashion-MNIST (Xiao, Rasul & Vollgraf, "Fashion-MNIST: a Novel Image Dataset for Benchmarking
 Machine Learning Algorithms", 2017, arXiv:1708.07747): 70,000 real 28x28 grey photographs of
-Zalando articles in 10 classes (60,000 train / 10,000 test), MIT licence. On Debian the package
-``dataset-fashion-mnist`` installs the files under ``/usr/share/datasets/fashion-mnist``.
+Zalando articles in 10 classes (60,000 train / 10,000 test), MIT licence. The files come from the
+source chain (:mod:`cl_core.datasets.sources`, requirement ``"fashion-mnist"``): the Debian package
+``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``), ``$CL_FASHION_MNIST_DIR``, a
+``--data-dir`` / ``$CL_DATA_DIR`` folder holding ``fashion-mnist/``, the cache, or torchvision's
+download (md5-verified).
 
 Example:
     >>> from cl_core.datasets import load_fashion_mnist
@@ -21,8 +24,9 @@ from typing import Literal
 
 import numpy as np
 
-DEFAULT_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-#: Environment variable overriding :data:`DEFAULT_FASHION_MNIST_DIR`.
+from cl_core.datasets.sources import resolve_dataset
+
+#: Environment variable naming a Fashion-MNIST folder (searched before the Debian path).
 FASHION_MNIST_DIR_ENV = "CL_FASHION_MNIST_DIR"
 FASHION_MNIST_URL = "https://github.com/zalandoresearch/fashion-mnist/tree/master/data/fashion"
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
@@ -40,7 +44,7 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 FASHION_MNIST_CARD = (
     "Fashion-MNIST (Xiao et al. 2017, arXiv:1708.07747): real 28x28 grey photos of Zalando "
     "articles, 10 classes, 60k train / 10k test, MIT licence; read from the Debian package "
-    "dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)."
+    "dataset-fashion-mnist, a data folder or torchvision's download (md5-verified)."
 )
 
 _FILE_PREFIX = {"train": "train", "test": "t10k"}
@@ -49,11 +53,22 @@ _LABEL_MAGIC = 2049
 
 
 def fashion_mnist_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The directory to read: ``data_dir``, else ``$CL_FASHION_MNIST_DIR``, else the Debian path."""
+    """The folder of the four files, from the source chain (``data_dir`` is a data folder or the
+    Fashion-MNIST folder itself); downloads them into the cache when they are nowhere.
+
+    Raises:
+        DataUnavailableError: absent and not downloadable; the message names the ways to get it.
+    """
+    return resolve_dataset("fashion-mnist", data_dir)
+
+
+def _split_dir(data_dir: str | os.PathLike[str] | None, prefix: str) -> Path:
+    # A data_dir holding this split's files is read as given (tests write one split only).
     if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get(FASHION_MNIST_DIR_ENV)
-    return Path(env) if env else DEFAULT_FASHION_MNIST_DIR
+        for candidate in (Path(data_dir), Path(data_dir) / "fashion-mnist"):
+            if (candidate / f"{prefix}-images-idx3-ubyte.gz").is_file():
+                return candidate
+    return fashion_mnist_dir(data_dir)
 
 
 def load_fashion_mnist(
@@ -66,8 +81,8 @@ def load_fashion_mnist(
 
     Args:
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000 images).
-        data_dir: directory holding ``{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``; defaults
-            to :func:`fashion_mnist_dir`.
+        data_dir: directory holding ``{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`` (or a
+            data folder holding ``fashion-mnist/``); without the files, :func:`fashion_mnist_dir`.
         limit: keep only the first ``limit`` examples (file order), or all when ``None``.
 
     Returns:
@@ -76,14 +91,15 @@ def load_fashion_mnist(
 
     Raises:
         ValueError: unknown ``split``, non-positive ``limit`` or a malformed file.
-        FileNotFoundError: a file is missing; the message names it and the Debian package.
+        DataUnavailableError: the data set is nowhere and cannot be downloaded.
+        FileNotFoundError: one file of a given folder is missing.
     """
     if split not in _FILE_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if limit is not None and (not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
-    root = fashion_mnist_dir(data_dir)
     prefix = _FILE_PREFIX[split]
+    root = _split_dir(data_dir, prefix)
     images = _read_idx(root / f"{prefix}-images-idx3-ubyte.gz", _IMAGE_MAGIC, limit)
     labels = _read_idx(root / f"{prefix}-labels-idx1-ubyte.gz", _LABEL_MAGIC, limit)
     if images.shape[0] != labels.shape[0]:
@@ -98,10 +114,9 @@ def _read_idx(path: Path, magic: int, limit: int | None) -> np.ndarray:
     """Read a gzip IDX file (big-endian header: magic, then one uint32 per dimension)."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"Fashion-MNIST file {path} not found: install the Debian package "
-            f"dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or download the four "
-            f"files from {FASHION_MNIST_URL} and pass their directory as data_dir / --data-dir "
-            f"(or set ${FASHION_MNIST_DIR_ENV})"
+            f"Fashion-MNIST file {path} not found: the folder holds only part of the data set "
+            f"(install the Debian package dataset-fashion-mnist or download it from "
+            f"{FASHION_MNIST_URL})"
         )
     with gzip.open(path, "rb") as handle:
         data = handle.read()

@@ -17,6 +17,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from cl_core.losses._autocast import full_precision
 from cl_core.losses._reduction import Reduction, reduce_losses
 from cl_core.validation import (
     check_masked_logits_inputs,
@@ -32,6 +33,7 @@ DenominatorMode = Literal["all", "self", "none"]
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
+@full_precision
 def masked_logits_loss(
     anchors: Tensor,
     candidates: Tensor,

@@ -50,11 +50,16 @@ def supcon(
     averaged (``"mean"``) over the V*B anchors. With ``labels=None`` each sample is its own class
     (the SimCLR case): the positives of a view are the other V-1 views of the same sample. For
     V = 2 and ``labels=None`` this equals :func:`cl_core.losses.nt_xent` of the two views exactly.
+
+    One view (V = 1) is accepted when labels are given, as the formula allows: the positives of a
+    sample are the other samples of its class. An anchor without a positive (the only sample of its
+    class) has no term and is left out - of the mean, of the sum, and as 0 in ``"none"`` - as in
+    pytorch-metric-learning's ``SupConLoss``; a batch where no anchor has a positive is an error.
     The authors' code also multiplies by ``temperature / base_temperature``; that factor is 1 at
     their default and is not applied here.
 
     Args:
-        features: View embeddings, shape (B, V, D) with V >= 2.
+        features: View embeddings, shape (B, V, D): V >= 2, or V = 1 with ``labels``.
         labels: (B,) integer class labels, or None for the self-supervised case.
         temperature: :math:`\tau > 0` (paper: 0.1).
         normalize: L2-normalise the embeddings first.
@@ -82,7 +87,8 @@ def supcon(
         features, "features", normalize=normalize, shape="(B, V, D)", ndim=3
     )
     batch, num_views, dim = views.shape
-    check_num_views(num_views, "features")
+    if labels is None or num_views != 1:
+        check_num_views(num_views, "features")
     check_temperature(temperature)
     check_reduction(reduction)
     if labels is None:
@@ -99,6 +105,17 @@ def supcon(
         anchors = candidates = views.transpose(0, 1).reshape(num_views * batch, dim)
         anchor_labels = candidate_labels = labels.to(views.device).repeat(num_views)
         exclude_index = torch.arange(num_views * batch, device=views.device)
+    if num_views == 1:
+        return _single_view_supcon(
+            anchors,
+            candidates,
+            anchor_labels,
+            candidate_labels,
+            exclude_index,
+            temperature,
+            reduction,
+            chunk_size,
+        )
     per_anchor = masked_logits_loss(
         anchors,
         candidates,
@@ -112,6 +129,44 @@ def supcon(
     if reduction == "none":
         return per_anchor.reshape(num_views, batch).T
     return per_anchor
+
+
+def _single_view_supcon(
+    anchors: Tensor,
+    candidates: Tensor,
+    anchor_labels: Tensor,
+    candidate_labels: Tensor,
+    exclude_index: Tensor,
+    temperature: float | Tensor,
+    reduction: Reduction,
+    chunk_size: int | None,
+) -> Tensor:
+    """SupCon over the anchors that have a positive among the candidates (V = 1)."""
+    # The anchor's own column is among the candidates: a positive needs a second match.
+    matches = (candidate_labels.unsqueeze(0) == anchor_labels.unsqueeze(1)).sum(dim=1)
+    keep = matches > 1
+    if not bool(keep.any()):
+        raise ValueError(
+            "features with one view (V=1) need labels that give some anchor a positive (a second "
+            "sample of its class); every label in this batch is unique"
+        )
+    per_anchor = masked_logits_loss(
+        anchors[keep],
+        candidates,
+        temperature=temperature,
+        anchor_labels=anchor_labels[keep],
+        candidate_labels=candidate_labels,
+        exclude_index=exclude_index[keep],
+        reduction="none",
+        chunk_size=chunk_size,
+    )
+    if reduction == "mean":
+        return per_anchor.mean()
+    if reduction == "sum":
+        return per_anchor.sum()
+    full = per_anchor.new_zeros(len(anchors))
+    full[keep] = per_anchor
+    return full.unsqueeze(1)
 
 
 class SupConLoss(BatchLossModule):

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from cl_core.losses._autocast import full_precision
 from cl_core.losses._reduction import Reduction, reduce_losses
 from cl_core.losses.masked_logits import DenominatorMode, compute_dtype
 from cl_core.validation import (
@@ -56,6 +57,7 @@ def default_block_size(num_anchors: int, num_candidates: int) -> int:
     return min(block, num_candidates)
 
 
+@full_precision
 def tiled_masked_logits_loss(
     anchors: Tensor,
     candidates: Tensor,
@@ -175,6 +177,7 @@ def tiled_loss_unchecked(
     return reduce_losses(per_row, reduction)
 
 
+@full_precision
 def tiled_symmetric_info_nce(
     first: Tensor,
     second: Tensor,

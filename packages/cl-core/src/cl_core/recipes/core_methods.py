@@ -21,14 +21,20 @@ from cl_core.heads import ProjectionMLP
 from cl_core.losses import dcl, nt_xent, supcon
 from cl_core.recipes.digits_data import FeatureSplit, augment_features
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume, resumable_loader
+from cl_core.training.cpu_sync_batchnorm import convert_cpu_sync_batchnorm
 from cl_core.training.trainer import checkpoint_dir
 
 METHODS = ("simclr", "dcl", "supcon")
 
 
-def supcon_two_views(z1: Tensor, z2: Tensor, labels: Tensor, temperature: float | Tensor) -> Tensor:
-    """SupCon over the two views ``(B, 2, D)`` of labelled samples."""
-    return supcon(torch.stack([z1, z2], dim=1), labels, temperature)
+def supcon_two_views(
+    z1: Tensor, z2: Tensor, labels: Tensor, temperature: float | Tensor, gather: bool = False
+) -> Tensor:
+    """SupCon over the two views ``(B, 2, D)`` of labelled samples.
+
+    ``gather=True`` (data-parallel): the views and labels of every process, one global batch.
+    """
+    return supcon(torch.stack([z1, z2], dim=1), labels, temperature, gather=gather)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,15 @@ def train_method(
             f"batch_size must be <= the {len(split.train_x)} training rows, got {batch_size}"
         )
     module = build_module(method, split, lr=lr, seed=seed)
+    accelerator = trainer_options.get("accelerator", "auto")
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    devices = trainer_options.get("devices", "auto")
+    processes = (devices if isinstance(devices, int) and devices > 0 else 1) * trainer_options.get(
+        "num_nodes", 1
+    )
+    if on_cpu and processes > 1:
+        # torch's SyncBatchNorm is GPU-only; this one all-reduces the statistics over gloo.
+        convert_cpu_sync_batchnorm(module)
     dataset = TensorDataset(split.train_x, split.train_y)
     loader = resumable_loader(dataset, batch_size, seed=seed)
     options: dict[str, Any] = {

@@ -14,7 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cl_core.cli import UserFacingError, add_common_args, prepare_out_dir, trainer_options
+from cl_core.cli import (
+    UserFacingError,
+    add_common_args,
+    engine_options,
+    prepare_out_dir,
+    trainer_options,
+)
 
 METHOD_CHOICES = ("simclr", "dcl", "supcon")
 
@@ -41,6 +47,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Train, then write ``summary.json`` (with probe accuracies when labelled) into ``--out``."""
+    from cl_core.training.engine import check_engine
+
+    check_engine(engine_options(args))
     out_dir = prepare_out_dir(args.out)
     if args.data != "digits":
         path = Path(args.data)

@@ -20,6 +20,15 @@ from cl_core.training.callbacks import EmbeddingDiagnostics, SpectrumAndProjecti
 from cl_core.training.callbacks.diagnostics import embedding_diagnostics
 from cl_core.training.callbacks.spectrum_plot import save_spectrum_and_projection
 from cl_core.training.checkpoint import AtomicCheckpointIO, BackgroundCheckpointIO
+from cl_core.training.engine import (
+    FitResult,
+    ObjectiveModule,
+    check_engine,
+    fit_objective,
+    gather_negatives,
+    index_loader,
+    quiet_lightning,
+)
 from cl_core.training.module import ContrastiveModule, default_views
 from cl_core.training.randomness import step_generator
 from cl_core.training.resume import TrackSamplerProgress, resolve_resume
@@ -33,16 +42,23 @@ __all__ = [
     "BackgroundCheckpointIO",
     "ContrastiveModule",
     "EmbeddingDiagnostics",
+    "FitResult",
     "LearnableTemperature",
+    "ObjectiveModule",
     "ResumableDataLoader",
     "ResumableSampler",
     "SpectrumAndProjectionPlot",
     "TrackSamplerProgress",
     "atomic_torch_save",
+    "check_engine",
     "checkpoint_dir",
     "default_views",
     "embedding_diagnostics",
+    "fit_objective",
+    "gather_negatives",
+    "index_loader",
     "make_trainer",
+    "quiet_lightning",
     "resolve_resume",
     "resumable_loader",
     "save_spectrum_and_projection",

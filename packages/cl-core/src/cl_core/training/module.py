@@ -10,6 +10,7 @@ the same augmentations), and logging.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from cl_core.training.engine import gather_negatives, trainer_wants_local_negatives
 from cl_core.training.randomness import step_generator
 from cl_core.training.schedule import warmup_cosine_schedule
 from cl_core.training.temperature import LearnableTemperature
@@ -37,6 +39,16 @@ def fused_adamw_supported(param_groups: Sequence[Mapping[str, Any]]) -> bool:
     return bool(params) and all(
         p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
     )
+
+
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    # A loss module's own signature is nn.Module.__call__'s (*args, **kwargs): read forward's.
+    target = function.forward if isinstance(function, nn.Module) else function
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters
 
 
 def default_views(batch: Any) -> list[Tensor]:
@@ -82,6 +94,10 @@ class ContrastiveModule(pl.LightningModule):
         min_lr_factor: final learning rate as a fraction of ``lr``.
         total_steps: schedule length; default: the trainer's estimate of its optimizer steps.
         seed: seed of the per-step view generators.
+        local_negatives: under data-parallel training, keep each process's negatives local.
+            By default a ``loss_fn`` that takes ``gather=`` (the ``cl_core.losses`` in-batch
+            losses) gets ``gather=True`` whenever more than one process trains, so the processes
+            contrast one global batch (:func:`~cl_core.training.gather_negatives`).
 
     Shapes:
         each view ``(N, ...)`` -> each embedding ``(N, D)``.
@@ -111,6 +127,7 @@ class ContrastiveModule(pl.LightningModule):
         min_lr_factor: float = 0.0,
         total_steps: int | None = None,
         seed: int = 0,
+        local_negatives: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(encoder, nn.Module):
@@ -144,6 +161,8 @@ class ContrastiveModule(pl.LightningModule):
         self.min_lr_factor = min_lr_factor
         self.total_steps = total_steps
         self.seed = seed
+        self.local_negatives = local_negatives
+        self._loss_takes_gather = _accepts_keyword(loss_fn, "gather")
 
     def temperature(self) -> Tensor | float | None:
         """The temperature given to the loss (a tensor when learnable)."""
@@ -189,6 +208,10 @@ class ContrastiveModule(pl.LightningModule):
         temperature = self.temperature()
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if self._loss_takes_gather and "gather" not in kwargs:
+            trainer = self._trainer  # None outside a fit (the property would raise)
+            local = self.local_negatives or trainer_wants_local_negatives(trainer)
+            kwargs["gather"] = gather_negatives(local)
         return self.loss_fn(*embeddings, **kwargs)
 
     def training_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def make_trainer(
     devices: int | str | Sequence[int] = "auto",
     num_nodes: int = 1,
     strategy: str | Any = "auto",
+    precision: str = "32-true",
+    sync_batchnorm: bool | None = None,
+    local_negatives: bool = False,
     checkpoint_every_n_steps: int | None = None,
     progress_bar: bool = True,
     tensorboard: bool | None = None,
@@ -68,6 +71,12 @@ def make_trainer(
         devices: processes per node, passed to Lightning.
         num_nodes: machines, passed to Lightning.
         strategy: ``"auto"``, ``"ddp"``, ``"ddp_spawn"``... passed to Lightning.
+        precision: Lightning precision (``"32-true"``, ``"bf16-mixed"``, ``"16-mixed"``, ...).
+        sync_batchnorm: BatchNorm statistics over the global batch (default: when more than one
+            process takes part): torch's SyncBatchNorm on GPUs, ``CpuSyncBatchNorm`` on the CPU.
+        local_negatives: with several processes, in-batch losses of a
+            :class:`~cl_core.training.ContrastiveModule` contrast each process's own rows only
+            (default: they gather every process's candidates - one global batch).
         checkpoint_every_n_steps: also checkpoint every n optimizer steps (mid-epoch).
         progress_bar: show the TQDM progress bar.
         tensorboard: add a TensorBoard logger (default: when it is installed).
@@ -95,6 +104,17 @@ def make_trainer(
         )
     if num_nodes < 1:
         raise ValueError(f"num_nodes must be >= 1, got {num_nodes}")
+    from cl_core.engine_options import EngineOptions
+    from cl_core.training.engine import LocalNegatives, check_engine, sync_batchnorm_setup
+
+    options = EngineOptions(
+        accelerator=accelerator if isinstance(accelerator, str) else "auto",
+        devices=devices if isinstance(devices, int | str) else len(devices),
+        num_nodes=num_nodes,
+        precision=precision,
+    )
+    check_engine(options)
+    sync_batchnorm, batchnorm_callbacks = sync_batchnorm_setup(options, sync_batchnorm)
     out = Path(out_dir)
     pl.seed_everything(seed, workers=True, verbose=False)
     loggers: list[Logger] = [CSVLogger(out, name="logs", version="")]
@@ -111,7 +131,14 @@ def make_trainer(
         # still exist (its removal is queued) when the link is replaced.
         enable_version_counter=False,
     )
-    all_callbacks: list[Callback] = [checkpoint, TrackSamplerProgress(), *callbacks]
+    all_callbacks: list[Callback] = [
+        checkpoint,
+        TrackSamplerProgress(),
+        *batchnorm_callbacks,
+        *callbacks,
+    ]
+    if local_negatives:
+        all_callbacks.append(LocalNegatives())
     if progress_bar:
         all_callbacks.append(TQDMProgressBar())
     return pl.Trainer(
@@ -122,6 +149,8 @@ def make_trainer(
         devices=devices,
         num_nodes=num_nodes,
         strategy=strategy,
+        precision=precision,
+        sync_batchnorm=sync_batchnorm,
         logger=loggers,
         callbacks=all_callbacks,
         plugins=[BackgroundCheckpointIO() if background_checkpoints else AtomicCheckpointIO()],
