@@ -1,13 +1,12 @@
 """``cl-bench``: run registered contrastive-method recipes and write a table, JSON and plots.
 
 Only the standard library and the import-light registry are imported before a row runs, so
-``--help`` and ``--list`` answer at once.
+``--help``, ``--list`` and ``--check-data`` answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import platform
 import shlex
 import sys
@@ -16,9 +15,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from cl_bench.quiet import quiet_output
 from cl_bench.selection import PROFILES, Row, select_rows, split_names
 from cl_core.cli import (
     EXIT_INTERRUPTED,
+    UserFacingError,
     prepare_out_dir,
     run_with_user_errors,
     timestamp,
@@ -28,6 +29,8 @@ from cl_core.registry import BenchRecipe
 PROG = "cl-bench"
 RECIPE_GROUP = "cl_bench.recipes"
 EXIT_ROW_FAILED = 1
+HEADLINE_PLOT = "headline_vs_baselines.png"
+THROUGHPUT_PLOT = "samples_per_s.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,12 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "Run contrastive-method recipes on built-in data and write results.json, "
-            "results.md and "
-            "plots (metrics vs baselines, samples/s) into --out."
+            "results.md and plots (each row's headline metric vs its best baseline, samples/s) "
+            "into --out. A row whose data set or tool is unavailable is skipped with the reason "
+            "(see --check-data)."
         ),
     )
     parser.add_argument(
         "--list", action="store_true", help="list every method and dataset with its data card"
+    )
+    parser.add_argument(
+        "--check-data",
+        action="store_true",
+        help="list every data set and tool the recipes need: available (where) or missing (how "
+        "to get it); downloads nothing",
     )
     parser.add_argument(
         "--methods",
@@ -68,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help="folder of the shared data sets (shared/data.md), for datasets that need it",
+        help="an extra folder to look for data sets in (layout of shared/data.md); optional: "
+        "data also comes from installed packages or a download into the cache",
     )
     parser.add_argument(
         "--out",
@@ -110,22 +121,35 @@ def print_listing(recipes: list[BenchRecipe]) -> None:
             if dataset.name in seen:
                 continue
             seen.add(dataset.name)
-            needs = " (needs --data-dir)" if dataset.needs_data_dir else ""
+            needs = f" (requires {', '.join(dataset.requires)})" if dataset.requires else ""
             print(f"  {dataset.name} [{dataset.kind}]{needs} - {dataset.card}")
 
 
-def quiet_training_logs() -> None:
-    """Hide Lightning's per-run info lines (devices, tips, "fit stopped"); warnings still show.
+def print_requirements(data_dir: Path | None) -> None:
+    """Every data set and tool of :func:`cl_core.datasets.sources.all_requirements`: available
+    (and where) or missing (and how to get it). Looks only; downloads nothing.
 
-    Lightning resets the level of ``lightning.pytorch`` when it is imported, so the level is set
-    on the loggers that emit those lines, which it leaves alone.
+    Raises:
+        UserFacingError: ``data_dir`` is given but is not a folder.
     """
-    for name in (
-        "lightning.pytorch.utilities.rank_zero",
-        "lightning.fabric.utilities.rank_zero",
-        "lightning.pytorch.accelerators.cuda",
-    ):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from cl_core.datasets.sources import all_requirements, requirement_status
+
+    if data_dir is not None and not data_dir.is_dir():
+        raise UserFacingError(f"--data-dir {data_dir} is not a directory")
+    statuses = [requirement_status(name, data_dir) for name in all_requirements()]
+    width = max((len(status.name) for status in statuses), default=0)
+    print("requirements (name [dataset/tool]: available at WHERE, or missing - how to get it):")
+    for status in statuses:
+        if not status.available:
+            state = f"missing - {status.how_to_get}"
+        else:
+            state = f"available at {status.where}" if status.where else "available"
+        print(f"  {status.name:<{width}} [{status.kind}]: {state}")
+    found = sum(status.available for status in statuses)
+    print(
+        f"{found} of {len(statuses)} available; a row whose requirement is missing is skipped "
+        "(a data set with a public download is fetched into the cache when its row runs)"
+    )
 
 
 def write_outputs(out_dir: Path, run_info: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -136,13 +160,23 @@ def write_outputs(out_dir: Path, run_info: dict[str, Any], records: list[dict[st
 
 
 def write_plots(out_dir: Path, records: list[dict[str, Any]]) -> None:
-    from cl_bench.plots import plot_metrics_vs_baselines, plot_throughput
+    from cl_bench.plots import plot_headlines, plot_throughput
 
-    plot_metrics_vs_baselines(records, out_dir / "metrics_vs_baselines.png")
-    plot_throughput(records, out_dir / "samples_per_s.png")
+    plot_headlines(records, out_dir / HEADLINE_PLOT)
+    plot_throughput(records, out_dir / THROUGHPUT_PLOT)
+
+
+def outcome_text(record: dict[str, Any]) -> str:
+    """How a row ended, for its progress line."""
+    if record["status"] == "ok":
+        return f"ok in {record['wall_time_s']:.1f}s"
+    if record["status"] == "skipped":
+        return f"skipped ({record['reason']})"
+    return f"FAILED in {record['wall_time_s']:.1f}s ({record['error']})"
 
 
 def run_rows(rows: list[Row], args: argparse.Namespace, out_dir: Path, argv: list[str]) -> int:
+    from cl_bench.report import summary_line
     from cl_bench.runner import run_row
 
     run_info = {
@@ -155,23 +189,30 @@ def run_rows(rows: list[Row], args: argparse.Namespace, out_dir: Path, argv: lis
     records: list[dict[str, Any]] = []
     write_outputs(out_dir, run_info, records)
     started = time.perf_counter()
-    failures = 0
     try:
         for index, row in enumerate(rows, 1):
-            print(f"[{index}/{len(rows)}] {row.label} ...", flush=True)
-            record = run_row(
-                row, profile=args.profile, seed=args.seed, data_dir=args.data_dir, out_dir=out_dir
-            )
+            # Quiet rows print nothing of their own, so each row is one line: the start, then the
+            # outcome once it is known. Verbose rows' logs come between, so the start is a line.
+            print(f"[{index}/{len(rows)}] {row.label} ...", end="\n" if args.verbose else " ")
+            sys.stdout.flush()
+            with quiet_output(args.verbose):
+                record = run_row(
+                    row,
+                    profile=args.profile,
+                    seed=args.seed,
+                    data_dir=args.data_dir,
+                    out_dir=out_dir,
+                )
             records.append(record)
             write_outputs(out_dir, run_info, records)
-            outcome = "ok" if record["status"] == "ok" else f"FAILED ({record['error']})"
+            prefix = f"[{index}/{len(rows)}] {row.label}: " if args.verbose else ""
             print(
-                f"[{index}/{len(rows)}] {row.label}: {outcome} in {record['wall_time_s']:.1f}s "
-                f"(elapsed {time.perf_counter() - started:.1f}s)",
+                f"{prefix}{outcome_text(record)} (elapsed {time.perf_counter() - started:.1f}s)",
                 flush=True,
             )
-            failures += record["status"] != "ok"
     except KeyboardInterrupt:
+        if not args.verbose:
+            print(flush=True)
         write_plots(out_dir, records)
         print(
             f"{PROG}: interrupted; {len(records)} finished row(s) saved in {out_dir}",
@@ -179,7 +220,9 @@ def run_rows(rows: list[Row], args: argparse.Namespace, out_dir: Path, argv: lis
         )
         return EXIT_INTERRUPTED
     write_plots(out_dir, records)
-    print(f"results: {out_dir / 'results.md'}")
+    print(summary_line(records))
+    print(f"results: {out_dir / 'results.md'}, picture: {out_dir / HEADLINE_PLOT}")
+    failures = sum(record["status"] == "error" for record in records)
     if failures:
         print(
             f"{PROG}: error: {failures} of {len(rows)} row(s) failed (see results.md)",
@@ -195,6 +238,9 @@ def run(argv: list[str]) -> int:
     if args.list:
         print_listing(recipes)
         return 0
+    if args.check_data:
+        print_requirements(args.data_dir)
+        return 0
     rows = select_rows(
         recipes,
         methods=split_names(args.methods),
@@ -203,8 +249,6 @@ def run(argv: list[str]) -> int:
         data_dir=args.data_dir,
     )
     out_dir = prepare_out_dir(args.out or Path("cl-bench-results") / timestamp())
-    if not args.verbose:
-        quiet_training_logs()
     return run_rows(rows, args, out_dir, argv)
 
 

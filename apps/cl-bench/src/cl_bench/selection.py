@@ -51,9 +51,12 @@ def select_rows(
     its modality (``core/simclr``). Without ``--datasets`` a recipe runs on its first (default)
     dataset; with it, on each named one it supports.
 
+    A row's data need not be present here: the source chain of :mod:`cl_core.datasets.sources`
+    finds or downloads it when the row runs (``--data-dir`` is one place it looks).
+
     Raises:
-        UserFacingError: an unknown method or dataset, a selection with no rows, or a needed
-            ``--data-dir`` that is missing.
+        UserFacingError: an unknown method or dataset, a selection with no rows, or a
+            ``--data-dir`` that is not a directory.
     """
     known_methods = {recipe.method for recipe in recipes} | {
         f"{recipe.modality}/{recipe.method}" for recipe in recipes
@@ -90,10 +93,5 @@ def select_rows(
             f"no recipe matches methods={list(methods) or 'all'}, "
             f"datasets={list(datasets) or 'default'}, "
             f"profile={profile}"
-        )
-    needing = sorted({row.dataset.name for row in rows if row.dataset.needs_data_dir})
-    if needing and data_dir is None:
-        raise UserFacingError(
-            f"dataset(s) {', '.join(needing)} need --data-dir (the folder of shared/data.md)"
         )
     return rows

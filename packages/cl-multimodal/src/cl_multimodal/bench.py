@@ -18,8 +18,10 @@ XOR_CARD = (
     "every pairwise mutual information is zero."
 )
 
-EMOJI = BenchDataset("emoji", "real", EMOJI_CARD)
+EMOJI = BenchDataset("emoji", "real", EMOJI_CARD, requires=("emoji",))
 SHAPES = BenchDataset("shapes", "synthesized", SHAPES_CARD)
+#: The same scenes for Slipform, whose ConcretePlant negatives score words with WordNet 3.0.
+SHAPES_WORDNET = BenchDataset("shapes", "synthesized", SHAPES_CARD, requires=("wordnet",))
 CONTINUAL_CARD = (
     "Synthesized: a shared Gaussian latent seen through four fixed random linear 'modalities' "
     "(32-d features, noise 0.05), trained as the pairs (0,1), (1,2), (2,3), (3,0) in turn."
@@ -52,7 +54,9 @@ SPOKEN_SHAPES_CARD = (
     "audio = espeak-ng speaking 'a {colour} {shape}' with colour = (image colour + text colour) "
     "mod 5 (Symile's XOR construction); 3 espeak-ng voices."
 )
-SPOKEN_SHAPES = BenchDataset("spoken-shapes", "synthesized", SPOKEN_SHAPES_CARD)
+SPOKEN_SHAPES = BenchDataset(
+    "spoken-shapes", "synthesized", SPOKEN_SHAPES_CARD, requires=("espeak-ng",)
+)
 
 DATASETS: tuple[BenchDataset, ...] = (
     EMOJI,
@@ -71,6 +75,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(SPOKEN_SHAPES,),
         run="cl_multimodal.bench_run:run_spoken_symile",
+        headline="audio_from_image_text_acc",
         paper="Symile, Saporta et al. 2024, arXiv:2411.01053 (baseline: pairwise CLIP)",
     ),
     BenchRecipe(
@@ -78,6 +83,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(EMOJI,),
         run="cl_multimodal.bench_run:run_clip_improved",
+        headline="i2t_R@1",
         paper=(
             "CLIP, Radford et al. 2021, arXiv:2103.00020; improved baselines (CLIP rocket), "
             "Fini et al. 2023, arXiv:2305.08675 (baseline: plain CLIP)"
@@ -88,6 +94,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(EMOJI,),
         run="cl_multimodal.bench_run:run_grounded_language",
+        headline="visual_overlap",
         paper=(
             "visually grounded word space of a CLIP text tower (CLIP, Radford et al. 2021, "
             "arXiv:2103.00020; grounding check as in Vokenization, Tan & Bansal 2020, "
@@ -99,6 +106,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(EMOJI,),
         run="cl_multimodal.bench_run:run_clip_ssl_addons",
+        headline="zero_shot_acc",
         paper=(
             "CL2L and SiamLIP, Fini et al. 2023, arXiv:2305.08675 (metrics: SiamLIP = CL2L + "
             "SiamLIP; baselines: CL2L alone, improved CLIP)"
@@ -109,6 +117,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(SHAPES,),
         run="cl_multimodal.bench_run:run_negclip",
+        headline="aro_order",
         paper="NegCLIP / ARO, Yuksekgonul et al. 2023, arXiv:2210.01936 (baseline: CLIP)",
     ),
     BenchRecipe(
@@ -116,6 +125,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(XOR,),
         run="cl_multimodal.bench_run:run_symile",
+        headline="zero_shot_acc",
         paper="Symile, Saporta et al. 2024, arXiv:2411.01053 (baseline: pairwise CLIP)",
     ),
     BenchRecipe(
@@ -123,6 +133,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(CONTINUAL,),
         run="cl_multimodal.bench_run:run_cmcl",
+        headline="final_mean_recall",
         paper="CMCL (dual-sided null space), Liu et al., NeurIPS 2025 (baseline: fine-tuning)",
     ),
     BenchRecipe(
@@ -130,6 +141,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(GAP,),
         run="cl_multimodal.bench_run:run_close",
+        headline="close_best_acc",
         paper="CLOSE, Gu et al. 2023, arXiv:2211.09778 (baseline: image-trained classifier)",
     ),
     BenchRecipe(
@@ -137,13 +149,15 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(TWO_VIEW,),
         run="cl_multimodal.bench_run:run_m3col",
+        headline="fusion_acc",
         paper="M3CoL, Kumar, Singhal et al., arXiv:2409.17777 (baselines: CLIP term, no term)",
     ),
     BenchRecipe(
         method="slipform",
         modality="multimodal",
-        datasets=(SHAPES,),
+        datasets=(SHAPES_WORDNET,),
         run="cl_multimodal.bench_run:run_slipform",
+        headline="aro_attribution",
         paper=(
             "Slipform (ConcretePlant + Cement), Im, Madhwal, Gupta 2026, arXiv:2604.13313; formula "
             "unpublished, our reading (baselines: ConcretePlant + InfoNCE, NegCLIP, CLIP)"
@@ -154,6 +168,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         modality="multimodal",
         datasets=(BUNDLES,),
         run="cl_multimodal.bench_run:run_clhe",
+        headline="recall@20",
         paper=(
             "CLHE, Ma, Liu et al., WSDM 2024, arXiv:2310.18770 (baselines: same encoder without "
             "contrastive terms, mean pooling, popularity)"

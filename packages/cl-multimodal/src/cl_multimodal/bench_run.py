@@ -39,7 +39,7 @@ def run_clip_improved(ctx: BenchContext) -> BenchResult:
     from cl_multimodal.towers.minilm import DEFAULT_FEATURE_CACHE
 
     settings = _settings(_CLIP_SETTINGS, ctx)
-    train, test = load_emoji(limit=settings["limit"]).split(0.2, seed=0)
+    train, test = load_emoji(limit=settings["limit"], data_dir=ctx.data_dir).split(0.2, seed=0)
     config = ClipTrainConfig(
         epochs=settings["epochs"], batch_size=settings["batch_size"], seed=ctx.seed
     )
@@ -80,7 +80,7 @@ def run_grounded_language(ctx: BenchContext) -> BenchResult:
     from cl_multimodal.towers.minilm import DEFAULT_FEATURE_CACHE
 
     settings = _settings(_CLIP_SETTINGS, ctx)
-    train, test = load_emoji(limit=settings["limit"]).split(0.2, seed=0)
+    train, test = load_emoji(limit=settings["limit"], data_dir=ctx.data_dir).split(0.2, seed=0)
     config = ClipTrainConfig(
         epochs=settings["epochs"], batch_size=settings["batch_size"], seed=ctx.seed
     )
@@ -133,7 +133,7 @@ def run_clip_ssl_addons(ctx: BenchContext) -> BenchResult:
     from cl_multimodal.two_tower import TwoTowerModel
 
     settings = _settings(_CLIP_SETTINGS, ctx)
-    train, test = load_emoji(limit=settings["limit"]).split(0.2, seed=0)
+    train, test = load_emoji(limit=settings["limit"], data_dir=ctx.data_dir).split(0.2, seed=0)
     config = ClipTrainConfig(
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],
@@ -356,12 +356,15 @@ def run_m3col(ctx: BenchContext) -> BenchResult:
 
 def run_slipform(ctx: BenchContext) -> BenchResult:
     """Slipform against ConcretePlant + InfoNCE, NegCLIP and CLIP on rendered scenes."""
+    from cl_core.datasets.sources import resolve_dataset
     from cl_multimodal.clip_training import ClipTrainConfig
+    from cl_multimodal.concreteness import WordNetConcreteness
     from cl_multimodal.experiments.slipform_shapes import compare_slipform
 
     settings = _settings(_NEGCLIP_SETTINGS, ctx)
     config = ClipTrainConfig(epochs=settings["epochs"], batch_size=64, lr=3e-3, seed=ctx.seed)
-    result = compare_slipform(settings["scenes"], config)
+    concreteness = WordNetConcreteness(resolve_dataset("wordnet", ctx.data_dir))
+    result = compare_slipform(settings["scenes"], config, concreteness=concreteness)
     return BenchResult(
         method="slipform",
         modality="multimodal",

@@ -2,9 +2,10 @@ r"""Word concreteness scores in [0, 1]: from WordNet, or from a file of psycholi
 
 ConcretePlant (Im, Madhwal, Gupta, arXiv:2604.13313, 2026) ranks caption words by psycholinguistic
 concreteness ratings (e.g. Brysbaert, Warriner, Kuperman 2014, 1-5 scale). Those ratings are not
-installed here, so the default scorer reads the WordNet 3.0 database of the Debian ``wordnet``
-package (Miller, "WordNet: a lexical database for English", CACM 1995) and scores a word by how
-much of its noun meaning is a physical thing:
+installed here, so the default scorer reads the WordNet 3.0 database (Miller, "WordNet: a lexical
+database for English", CACM 1995; requirement ``"wordnet"`` of :mod:`cl_core.datasets.sources`: the
+Debian ``wordnet-base`` package, NLTK's copy or a data folder) and scores a word by how much
+of its noun meaning is a physical thing:
 
 .. math::
 
@@ -25,8 +26,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
-#: Where the Debian ``wordnet-base`` package installs the WordNet 3.0 database.
-DEFAULT_WORDNET_DIR = Path("/usr/share/wordnet")
+from cl_core.datasets.sources import resolve_dataset
 
 #: ``concreteness(word) -> score in [0, 1]``.
 ConcretenessScorer = Callable[[str], float]
@@ -39,7 +39,9 @@ class WordNetConcreteness:
     """Concreteness of a word as the frequency-weighted share of its physical noun senses.
 
     Args:
-        wordnet_dir: folder with ``index.noun`` and ``data.noun`` (WordNet 3.0 database files).
+        wordnet_dir: folder with ``index.noun`` and ``data.noun`` (WordNet 3.0 database files);
+            default: the source chain's ``"wordnet"``
+            (:class:`~cl_core.datasets.sources.DataUnavailableError` when it is nowhere).
         decay: weight :math:`\\gamma \\in (0, 1]` of each later sense.
 
     Example:
@@ -48,10 +50,12 @@ class WordNetConcreteness:
         True
     """
 
-    def __init__(self, wordnet_dir: str | Path = DEFAULT_WORDNET_DIR, decay: float = 0.5) -> None:
+    def __init__(self, wordnet_dir: str | Path | None = None, decay: float = 0.5) -> None:
         if not 0 < decay <= 1:
             raise ValueError(f"decay must lie in (0, 1], got {decay}")
-        self.wordnet_dir = Path(wordnet_dir)
+        self.wordnet_dir = (
+            Path(wordnet_dir) if wordnet_dir is not None else resolve_dataset("wordnet")
+        )
         for name in ("index.noun", "data.noun"):
             if not (self.wordnet_dir / name).is_file():
                 raise FileNotFoundError(

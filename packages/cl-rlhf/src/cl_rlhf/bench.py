@@ -11,13 +11,13 @@ _HH = (
 )
 
 DATASETS: tuple[BenchDataset, ...] = (
-    BenchDataset("hh-harmless", "real", _HH + " Labels as annotated.", needs_data_dir=True),
+    BenchDataset("hh-harmless", "real", _HH + " Labels as annotated.", requires=("hh-rlhf",)),
     BenchDataset(
         "hh-harmless-flip30",
         "real",
         _HH + " 30% of the training pairs get swapped labels (injected noise, known set); "
         "val/test labels untouched.",
-        needs_data_dir=True,
+        requires=("hh-rlhf",),
     ),
 )
 
@@ -27,7 +27,7 @@ LENGTH_SHIFT = BenchDataset(
     _HH + " Length shift: labelled training pairs are those whose longer response has at most "
     "the median word count; test accuracy on the long test pairs; MetaRM sees the long training "
     "pairs unlabelled.",
-    needs_data_dir=True,
+    requires=("hh-rlhf",),
 )
 
 GRIDWORLD = BenchDataset(
@@ -48,6 +48,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
             datasets=DATASETS,
             run=f"cl_rlhf.bench_run:run_{name}",
             paper=_PAPER,
+            headline="test_accuracy",
         )
         for name in ("flip", "smooth", "margin", "contrastive", "swav")
     ),
@@ -58,6 +59,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         run="cl_rlhf.bench_run:run_bt_finetune",
         profiles=("full",),
         paper=_PAPER + "; BT with the encoder's last 2 blocks fine-tuned (full profile only)",
+        headline="test_accuracy",
     ),
     BenchRecipe(
         method="rm-metarm",
@@ -65,6 +67,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         datasets=(LENGTH_SHIFT,),
         run="cl_rlhf.bench_run:run_metarm",
         paper=_PAPER + "; MetaRM",
+        headline="shifted_test_accuracy",
     ),
     BenchRecipe(
         method="sirl",
@@ -72,5 +75,6 @@ RECIPES: tuple[BenchRecipe, ...] = (
         datasets=(GRIDWORLD,),
         run="cl_rlhf.bench_run:run_sirl",
         paper="SIRL, Bobu et al. HRI 2023, arXiv:2301.00810 (baseline: reward on raw features)",
+        headline="shifted_accuracy",
     ),
 )

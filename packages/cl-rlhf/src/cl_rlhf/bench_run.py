@@ -93,18 +93,12 @@ def _settings(ctx: BenchContext, names: tuple[str, ...]) -> dict:
     return _PROFILES[ctx.profile]
 
 
-def _need_data_dir(ctx: BenchContext) -> Path:
-    if ctx.data_dir is None:
-        raise ValueError("the rlhf recipes need --data-dir (the folder holding hh-rlhf/)")
-    return Path(ctx.data_dir)
-
-
 def _noise_row(method: str, ctx: BenchContext) -> BenchResult:
     from cl_rlhf.experiment import CLEAN_BASELINE
 
     settings = _settings(ctx, tuple(_FLIPS))
     results, num_train = _noise_experiment(
-        ctx.dataset, ctx.profile, ctx.seed, _need_data_dir(ctx), Path(ctx.out_dir)
+        ctx.dataset, ctx.profile, ctx.seed, ctx.data_dir, Path(ctx.out_dir)
     )
     ours = results[method]
     baselines = {"bt": results["bt"]}
@@ -132,7 +126,7 @@ def _noise_row(method: str, ctx: BenchContext) -> BenchResult:
     )
 
 
-def _hh_features(data_dir: Path, out_dir: Path, max_pairs: int | None):
+def _hh_features(data_dir: Path | None, out_dir: Path, max_pairs: int | None):
     from cl_rlhf.data import load_hh_harmless
     from cl_rlhf.features import pair_features
 
@@ -143,7 +137,7 @@ def _hh_features(data_dir: Path, out_dir: Path, max_pairs: int | None):
 
 @functools.cache
 def _noise_experiment(
-    dataset: str, profile: str, seed: int, data_dir: Path, out_dir: Path
+    dataset: str, profile: str, seed: int, data_dir: Path | None, out_dir: Path
 ) -> tuple[dict[str, dict[str, float]], int]:
     from cl_rlhf.experiment import NoiseExperiment, run_noise_experiment
     from cl_rlhf.training import HeadTrainConfig
@@ -178,14 +172,14 @@ def run_bt_finetune(ctx: BenchContext) -> BenchResult:
 
     from cl_rlhf.data import flip_mask, split_pairs
     from cl_rlhf.features import pair_texts
-    from cl_rlhf.finetune import FinetuneConfig, finetune_reward_model
+    from cl_rlhf.finetune import FINETUNE_ENGINE, FinetuneConfig, finetune_reward_model
     from cl_rlhf.metrics import pairwise_accuracy
     from cl_rlhf.training import HeadTrainConfig, reward_margins, train_reward_head
 
     _settings(ctx, tuple(_FLIPS))
     settings = _FINETUNE_PROFILES[ctx.profile]
     out_dir = Path(ctx.out_dir)
-    pairs, chosen, rejected = _hh_features(_need_data_dir(ctx), out_dir, settings["max_pairs"])
+    pairs, chosen, rejected = _hh_features(ctx.data_dir, out_dir, settings["max_pairs"])
     split = split_pairs(len(pairs), seed=ctx.seed)
     train, test = torch.as_tensor(split.train), torch.as_tensor(split.test)
     swap = torch.as_tensor(flip_mask(len(train), _FLIPS[ctx.dataset], seed=ctx.seed + 1))
@@ -212,6 +206,7 @@ def run_bt_finetune(ctx: BenchContext) -> BenchResult:
         ),
         head=head,
         seed=ctx.seed,
+        engine=FINETUNE_ENGINE.with_changes(resume="last"),
     )
     elapsed = time.perf_counter() - start
     test_rows = split.test.tolist()
@@ -252,9 +247,7 @@ def run_metarm(ctx: BenchContext) -> BenchResult:
     from cl_rlhf.training import HeadTrainConfig
 
     settings = _settings(ctx, (LENGTH_SHIFT.name,))
-    pairs, chosen, rejected = _hh_features(
-        _need_data_dir(ctx), Path(ctx.out_dir), settings["max_pairs"]
-    )
+    pairs, chosen, rejected = _hh_features(ctx.data_dir, Path(ctx.out_dir), settings["max_pairs"])
     lengths = torch.tensor(
         [max(len(a.split()), len(b.split())) for a, b in zip(*pair_texts(pairs), strict=True)],
         dtype=torch.float32,

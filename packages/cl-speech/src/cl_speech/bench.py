@@ -11,6 +11,7 @@ SYNTHETIC_SLU = BenchDataset(
     "(action / object / location intents) generated here with the Debian espeak-ng and flite "
     "synthesizers (many voices, rates and pitches, added noise); split into tasks by intent. "
     "Generated once into a cache folder; no recorded speech.",
+    requires=("espeak-ng", "flite"),
 )
 
 FSDD_DIGITS = BenchDataset(
@@ -27,6 +28,7 @@ ASTERISK_PROMPTS = BenchDataset(
     "Real: Asterisk core sound prompts in English (Debian asterisk-core-sounds-en-wav, 8 kHz "
     "studio recordings of one speaker, transcripts from asterisk-core-sounds-en; CC BY-SA 3.0). "
     "Metric: Spearman correlation of log-mel speech time with transcript length.",
+    requires=("asterisk-prompts",),
 )
 
 _COCONUT = (
@@ -42,6 +44,8 @@ RECIPES: tuple[BenchRecipe, ...] = (
         run="cl_speech.bench_run:run_coconut",
         profiles=("quick", "full"),
         paper=_COCONUT,
+        headline="forgetting",
+        higher_is_better=False,
     ),
     BenchRecipe(
         method="audio-encoder",
@@ -50,6 +54,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         run="cl_speech.bench_run:run_real_digits",
         profiles=("quick", "full"),
         paper="real-speech check of the COCONUT audio encoder (FSDD, Jackson et al. 2018)",
+        headline="accuracy",
     ),
     BenchRecipe(
         method="logmel-frontend",
@@ -58,5 +63,6 @@ RECIPES: tuple[BenchRecipe, ...] = (
         run="cl_speech.bench_run:run_real_prompts",
         profiles=("quick", "full"),
         paper="real-speech check of the log-mel front end (torchaudio MelSpectrogram)",
+        headline="spearman",
     ),
 )

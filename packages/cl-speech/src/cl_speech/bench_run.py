@@ -190,7 +190,7 @@ def run_real_prompts(ctx: BenchContext) -> BenchResult:
 
     from cl_speech.real_speech import asterisk_duration_check, load_asterisk_prompts
 
-    prompts = load_asterisk_prompts()[: _PROMPT_LIMIT[ctx.profile]]
+    prompts = load_asterisk_prompts(data_dir=ctx.data_dir)[: _PROMPT_LIMIT[ctx.profile]]
     started = time.perf_counter()
     scores = asterisk_duration_check(prompts)
     elapsed = time.perf_counter() - started

@@ -11,9 +11,9 @@ SICK_NLI = BenchDataset(
         "SICK 2014 train (Marelli et al., LREC 2014; CC BY-NC-SA 3.0): real human entailment "
         "labels, "
         "turned into 506 (premise, entailment, contradiction) triplets; evaluated on real STS "
-        "(SICK-R test, SemEval STS12-16). Needs --data-dir with sts/."
+        "(SICK-R test, SemEval STS12-16)."
     ),
-    needs_data_dir=True,
+    requires=("sick", "sts"),
 )
 WORDNET = BenchDataset(
     name="wordnet",
@@ -21,9 +21,9 @@ WORDNET = BenchDataset(
     card=(
         "WordNet 3.0 glosses and example sentences (Princeton; Debian wordnet-base, "
         "/usr/share/wordnet) as real unlabelled sentences; evaluated on real STS (SICK-R test, "
-        "SemEval STS12-16). Needs --data-dir with sts/."
+        "SemEval STS12-16)."
     ),
-    needs_data_dir=True,
+    requires=("wordnet", "sick", "sts"),
 )
 
 SICK_ENTAILMENT = BenchDataset(
@@ -32,13 +32,14 @@ SICK_ENTAILMENT = BenchDataset(
     card=(
         "SICK 2014 (Marelli et al., LREC 2014; CC BY-NC-SA 3.0) as 3-way sentence-pair "
         "classification with its real human labels (ENTAILMENT / NEUTRAL / CONTRADICTION): "
-        "train on SICK_train, accuracy and macro-F1 on SICK_test_annotated. Needs --data-dir "
-        "with sts/."
+        "train on SICK_train, accuracy and macro-F1 on SICK_test_annotated."
     ),
-    needs_data_dir=True,
+    requires=("sick",),
 )
 
 _RUN = "cl_text.bench_run:run_{}"
+#: Headline of the STS rows: the average Spearman over STS12-16 and SICK-R (x100).
+STS_AVERAGE = "STS Avg. (Spearman x100)"
 
 RECIPES: tuple[BenchRecipe, ...] = (
     BenchRecipe(
@@ -47,6 +48,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (SICK_NLI,),
         _RUN.format("simcse_sup"),
         paper="Gao et al., SimCSE, EMNLP 2021, arXiv:2104.08821",
+        headline=STS_AVERAGE,
     ),
     BenchRecipe(
         "viclsr",
@@ -54,6 +56,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (SICK_NLI,),
         _RUN.format("viclsr"),
         paper="Huynh et al., ViCLSR, 2026, arXiv:2603.21084",
+        headline=STS_AVERAGE,
     ),
     BenchRecipe(
         "simcse",
@@ -61,9 +64,15 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (WORDNET,),
         _RUN.format("simcse"),
         paper="Gao et al., SimCSE, EMNLP 2021, arXiv:2104.08821",
+        headline=STS_AVERAGE,
     ),
     BenchRecipe(
-        "debcse", "text", (WORDNET,), _RUN.format("debcse"), paper="Miao et al., DebCSE, CIKM 2023"
+        "debcse",
+        "text",
+        (WORDNET,),
+        _RUN.format("debcse"),
+        paper="Miao et al., DebCSE, CIKM 2023",
+        headline=STS_AVERAGE,
     ),
     BenchRecipe(
         "whitenedcse",
@@ -71,6 +80,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (WORDNET,),
         _RUN.format("whitenedcse"),
         paper="Zhuo et al., WhitenedCSE, ACL 2023",
+        headline=STS_AVERAGE,
     ),
     BenchRecipe(
         "input-label",
@@ -78,5 +88,6 @@ RECIPES: tuple[BenchRecipe, ...] = (
         (SICK_ENTAILMENT,),
         "cl_text.bench_classification:run_input_label",
         paper="Rethmeier & Augenstein, arXiv:2102.12982 (input-label contrast)",
+        headline="test macro-F1 (x100)",
     ),
 )

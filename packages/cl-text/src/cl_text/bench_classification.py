@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cl_core.registry import BenchContext, BenchResult
 from cl_text.bench import SICK_ENTAILMENT
-from cl_text.bench_run import sts_dir_of
+from cl_text.bench_run import sick_dir_of
 
 QUICK_STEPS = 30
 QUICK_BATCH = 16
@@ -39,7 +39,7 @@ def run_input_label(context: BenchContext) -> BenchResult:
     from cl_text.encoder import load_sentence_encoder
 
     quick = context.profile == "quick"
-    sick = sts_dir_of(context) / "sick2014"
+    sick = sick_dir_of(context)
     train = read_labelled_texts(sick / "SICK_train.txt")
     test = read_labelled_texts(sick / "SICK_test_annotated.txt")
     if quick:
@@ -52,7 +52,7 @@ def run_input_label(context: BenchContext) -> BenchResult:
             batch_size=batch_size,
             seed=context.seed,
             max_steps=QUICK_STEPS if quick else -1,
-            trainer_options={"tensorboard": False},
+            trainer_options={"tensorboard": False, "enable_model_summary": False},
         )
         out = Path(tempfile.mkdtemp(prefix=f"cl-text-{objective}-", dir=context.out_dir))
         runs[objective] = train_text_classifier(

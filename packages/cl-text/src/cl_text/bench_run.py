@@ -32,12 +32,12 @@ FULL_WORDNET_SENTENCES = 20_000
 _RECIPES = {recipe.method: recipe for recipe in RECIPES}
 
 
-def sts_dir_of(context: BenchContext) -> Path:
-    """The shared ``sts/`` folder under ``--data-dir`` (or ``--data-dir`` itself)."""
-    if context.data_dir is None:
-        raise ValueError("cl-text recipes need --data-dir pointing at the shared data (with sts/)")
-    root = Path(context.data_dir)
-    return root / "sts" if (root / "sts").is_dir() else root
+def sick_dir_of(context: BenchContext) -> Path:
+    """The SICK 2014 folder, from the source chain (``--data-dir``, ``$CL_DATA_DIR``, cache,
+    download)."""
+    from cl_core.datasets.sources import resolve_dataset
+
+    return resolve_dataset("sick", context.data_dir)
 
 
 def row_metrics(sts: dict[str, float], lee: dict[str, float]) -> dict[str, float]:
@@ -48,13 +48,13 @@ def row_metrics(sts: dict[str, float], lee: dict[str, float]) -> dict[str, float
 
 
 @functools.cache
-def _base_encoder_scores(sts_dir: Path, limit: int | None) -> tuple[tuple[str, float], ...]:
+def _base_encoder_scores(data_dir: Path | None, limit: int | None) -> tuple[tuple[str, float], ...]:
     """STS and Lee of the untouched base encoder, computed once per process for all rows."""
     from cl_text.data import load_lee_corpus, load_sts_benchmarks
     from cl_text.encoder import load_sentence_encoder
     from cl_text.evaluation import evaluate_lee, evaluate_sts
 
-    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
+    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(data_dir=data_dir)]
     model = load_sentence_encoder(max_seq_len=32)
     scores = row_metrics(evaluate_sts(model, sets), evaluate_lee(model, load_lee_corpus()))
     return tuple(scores.items())
@@ -62,7 +62,8 @@ def _base_encoder_scores(sts_dir: Path, limit: int | None) -> tuple[tuple[str, f
 
 def run_method(method: str, context: BenchContext) -> BenchResult:
     """Train ``method`` briefly and return its STS scores next to the base encoder's."""
-    from cl_text.data import WORDNET_DIR, load_lee_corpus, load_sts_benchmarks
+    from cl_core.datasets.sources import resolve_dataset
+    from cl_text.data import load_lee_corpus, load_sts_benchmarks
     from cl_text.encoder import load_sentence_encoder
     from cl_text.training import (
         TextTrainConfig,
@@ -74,10 +75,13 @@ def run_method(method: str, context: BenchContext) -> BenchResult:
     recipe = _RECIPES[method]
     dataset = next(d for d in recipe.datasets if d.name == context.dataset)
     quick = context.profile == "quick"
-    sts_dir = sts_dir_of(context)
     limit = QUICK_PAIRS if quick else None
-    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(sts_dir)]
-    train = sts_dir / "sick2014" / "SICK_train.txt" if dataset.name == "sick-nli" else WORDNET_DIR
+    sets = [s.head(limit) if limit else s for s in load_sts_benchmarks(data_dir=context.data_dir)]
+    train = (
+        sick_dir_of(context) / "SICK_train.txt"
+        if dataset.name == "sick-nli"
+        else resolve_dataset("wordnet", context.data_dir)
+    )
     batch_size = QUICK_BATCH if quick else 64
     max_sentences = QUICK_STEPS * batch_size if quick else FULL_WORDNET_SENTENCES
     model = load_sentence_encoder(max_seq_len=32)
@@ -89,10 +93,14 @@ def run_method(method: str, context: BenchContext) -> BenchResult:
         lr=SICK_NLI_LR if dataset.name == "sick-nli" else 3e-5,
         seed=context.seed,
         max_steps=QUICK_STEPS if quick else -1,
-        trainer_options={"tensorboard": False, "log_every_n_steps": 1},
+        trainer_options={
+            "tensorboard": False,
+            "log_every_n_steps": 1,
+            "enable_model_summary": False,
+        },
     )
     out = Path(tempfile.mkdtemp(prefix=f"cl-text-{method}-", dir=context.out_dir))
-    baseline = dict(_base_encoder_scores(sts_dir, limit))
+    baseline = dict(_base_encoder_scores(context.data_dir, limit))
     results = train_sentence_encoder(
         model,
         examples,

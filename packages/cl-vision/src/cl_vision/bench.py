@@ -18,8 +18,10 @@ FASHION_MNIST = BenchDataset(
     "fashion-mnist",
     "real",
     "Real: Fashion-MNIST (Xiao et al. 2017, arXiv:1708.07747), 28x28 grey photos of Zalando "
-    "articles, 10 classes, MIT licence; Debian package dataset-fashion-mnist (or --data-dir). "
-    "quick/smoke use a class-balanced subset, full the whole 60k/10k split.",
+    "articles, 10 classes, MIT licence; Debian package dataset-fashion-mnist (or --data-dir, or "
+    "torchvision's download). quick/smoke use a class-balanced subset, full the whole 60k/10k "
+    "split.",
+    requires=("fashion-mnist",),
 )
 
 #: method name -> paper shown by ``cl-bench --list``.
@@ -46,8 +48,12 @@ def _recipes(method: str) -> tuple[BenchRecipe, BenchRecipe]:
     run = f"cl_vision.bench_run:run_{method.replace('-', '_')}"
     paper = METHOD_PAPERS[method]
     return (
-        BenchRecipe(method, "vision", (DIGITS, FASHION_MNIST), run, ("quick",), paper),
-        BenchRecipe(method, "vision", (FASHION_MNIST, DIGITS), run, ("full",), paper),
+        BenchRecipe(
+            method, "vision", (DIGITS, FASHION_MNIST), run, ("quick",), paper, headline="linear_acc"
+        ),
+        BenchRecipe(
+            method, "vision", (FASHION_MNIST, DIGITS), run, ("full",), paper, headline="linear_acc"
+        ),
     )
 
 
@@ -56,6 +62,7 @@ CONTRASTIVE_ANALYSIS = BenchDataset(
     "real",
     "Real images combined here: Fashion-MNIST items as background; other items with a "
     "scikit-learn digit pasted over the centre as target (salient attribute: the digit).",
+    requires=("fashion-mnist",),
 )
 
 RECIPES: tuple[BenchRecipe, ...] = (
@@ -68,6 +75,7 @@ RECIPES: tuple[BenchRecipe, ...] = (
         ("quick", "full"),
         "PixPro, Xie et al., CVPR 2021, arXiv:2011.10043 (baselines: SimCLR on the same encoder "
         "and crops, random-init encoder; dense foreground probe)",
+        headline="dense_foreground_acc",
     ),
     BenchRecipe(
         "sepclr",
@@ -77,5 +85,6 @@ RECIPES: tuple[BenchRecipe, ...] = (
         ("quick", "full"),
         "SepCLR, Louiset et al., ICLR 2024, arXiv:2402.11928 (baselines: single-space SimCLR, "
         "SepCLR without k-JEM, raw pixels)",
+        headline="digit_from_salient",
     ),
 )

@@ -2,7 +2,8 @@
 
 - ``digits``: scikit-learn's 1,797 real 8x8 handwritten digits (instant; for tests and quick runs).
 - ``fashion-mnist``: the real 28x28 Fashion-MNIST (Xiao et al. 2017, arXiv:1708.07747) read by
-  :func:`cl_core.datasets.load_fashion_mnist` from the Debian package ``dataset-fashion-mnist``.
+  :func:`cl_core.datasets.load_fashion_mnist` through the source chain (the Debian package
+  ``dataset-fashion-mnist``, a data folder, the cache, or torchvision's verified download).
 - an ImageFolder path: the user's images, one sub-folder per class
   (:class:`torchvision.datasets.ImageFolder`), resized to a square and split 80/20 per class.
 """
@@ -124,7 +125,9 @@ def load_fashion_mnist_split(
     """Fashion-MNIST as ``(N, 1, 28, 28)`` images; optional class-balanced subsets.
 
     Args:
-        data_dir: folder of the four ``*-ubyte.gz`` files (default: the Debian location).
+        data_dir: folder of the four ``*-ubyte.gz`` files or a data folder holding
+            ``fashion-mnist/`` (default: the source chain of
+            :func:`cl_core.datasets.load_fashion_mnist`).
         train_limit: keep at most this many training images (class-balanced, seeded).
         test_limit: keep at most this many test images (class-balanced, seeded).
         seed: seed of the subset choice.

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cl_core.evaluation import frozen_features, frozen_probe_scores
+from cl_core.evaluation.memo import cached_frozen_probe_scores
 from cl_core.metrics import tolerance, uniformity
 from cl_core.training import ContrastiveModule
 from cl_vision.data import ImageSplit
@@ -30,10 +31,18 @@ def _neighbours(split: ImageSplit) -> int:
     return min(KNN_NEIGHBOURS, len(split.train_x))
 
 
-def encoder_scores(module: ContrastiveModule, split: ImageSplit) -> dict[str, float]:
+def encoder_scores(
+    module: ContrastiveModule, split: ImageSplit, *, cached: bool = False
+) -> dict[str, float]:
     """``knn_acc``, ``linear_acc`` (with ``linear_c``, ``linear_cv_acc``) and ``effective_rank``
-    of the frozen encoder features."""
-    return frozen_probe_scores(
+    of the frozen encoder features.
+
+    ``cached``: memoise on the exact features (:func:`cl_core.evaluation.memo
+    .cached_frozen_probe_scores`) - for baselines that several rows share (the same seeded
+    random-init encoder on the same split).
+    """
+    probe = cached_frozen_probe_scores if cached else frozen_probe_scores
+    return probe(
         module.encode(split.train_x),
         split.train_y,
         module.encode(split.test_x),
@@ -54,9 +63,10 @@ def frozen_encoder_scores(encoder: nn.Module, split: ImageSplit) -> dict[str, fl
     )
 
 
-def raw_pixel_scores(split: ImageSplit) -> dict[str, float]:
-    """The same probes on the flattened pixels."""
-    return frozen_probe_scores(
+def raw_pixel_scores(split: ImageSplit, *, cached: bool = False) -> dict[str, float]:
+    """The same probes on the flattened pixels (``cached``: memoised on the exact pixels)."""
+    probe = cached_frozen_probe_scores if cached else frozen_probe_scores
+    return probe(
         split.train_x.flatten(1),
         split.train_y,
         split.test_x.flatten(1),

@@ -6,7 +6,10 @@ features, ``<ab>.txt`` edge lists (``a`` index, tab, ``b`` index), ``<path>.npz`
 adjacencies, ``pos.npz`` positive pairs, ``labels.npy`` and ``{train,val,test}_{20,40,60}.npy``.
 Sparse bag-of-words features are row-normalised (HeCo's preprocessing). Node types without a
 feature file get learned one-hot features, as in HeCo. A meta-path file that is
-absent (DBLP's ``aptpa.npz`` is not shipped) is rebuilt from the edge lists.
+absent (DBLP's ``aptpa.npz`` is not shipped) is rebuilt from the edge lists. The folders come from
+the source chain (:mod:`cl_core.datasets.sources`, requirements ``heco-acm``, ``heco-dblp``,
+``heco-aminer``, ``heco-freebase``): a ``--data-dir`` / ``$CL_DATA_DIR`` folder holding
+``heco/<name>/``, the cache, or the HeCo release files on GitHub (sha256-verified).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from cl_core.datasets.sources import resolve_dataset
 from cl_graph.data.graph import HeteroGraph, MetaPath
 from cl_graph.metapath import metapath_adjacency
 
@@ -88,28 +92,25 @@ class HecoFormatError(ValueError):
     """A HeCo data file is missing or does not hold what the format expects."""
 
 
-def resolve_dataset_dir(data_dir: str | Path, name: str) -> Path:
-    """Return ``<data_dir>/heco/<name>`` or ``<data_dir>/<name>``, whichever exists.
+def resolve_dataset_dir(data_dir: str | Path | None, name: str) -> Path:
+    """The folder of HeCo data set ``name`` from the source chain: ``<data_dir>/heco/<name>``,
+    ``<data_dir>/<name>``, ``$CL_DATA_DIR``, the cache, then the HeCo release download.
 
     Raises:
-        HecoFormatError: Neither folder exists.
+        ValueError: Unknown ``name``.
+        DataUnavailableError: the data set is nowhere and cannot be downloaded.
     """
-    root = Path(data_dir)
-    for candidate in (root / "heco" / name, root / name):
-        if candidate.is_dir():
-            return candidate
-    raise HecoFormatError(
-        f"data set folder for {name!r} not found: looked for {root / 'heco' / name} and "
-        f"{root / name}"
-    )
+    if name not in HECO_DATASETS:
+        raise ValueError(f"name must be one of {sorted(HECO_DATASETS)}, got {name!r}")
+    return resolve_dataset(f"heco-{name}", data_dir)
 
 
-def load_heco(name: str, data_dir: str | Path) -> HeteroGraph:
+def load_heco(name: str, data_dir: str | Path | None = None) -> HeteroGraph:
     """Load one of ``acm``, ``dblp``, ``aminer``, ``freebase`` as a :class:`HeteroGraph`.
 
     Args:
         name: data-set name (lower case).
-        data_dir: folder holding ``heco/<name>/`` or ``<name>/``.
+        data_dir: folder holding ``heco/<name>/`` or ``<name>/`` (see :func:`resolve_dataset_dir`).
 
     Returns:
         The graph with features, typed edges, labels, binary meta-path adjacencies, ``pos.npz``
@@ -117,6 +118,7 @@ def load_heco(name: str, data_dir: str | Path) -> HeteroGraph:
 
     Raises:
         ValueError: Unknown ``name``.
+        DataUnavailableError: The data set is nowhere and cannot be downloaded.
         HecoFormatError: A file is missing or malformed (the message names the file).
 
     Example:

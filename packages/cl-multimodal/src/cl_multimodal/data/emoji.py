@@ -3,11 +3,10 @@
 3,786 real 64x64 PNG images (1,911 emoji plus 1,875 skin-tone variants), each with its Unicode name,
 short names and one of 10 categories, read from ``emoji.json`` and ``img/google/64/`` of the package
 (https://github.com/iamcal/emoji-data, MIT licence; images Apache 2.0). Caption: "an emoji of
-<name>", with the skin tone appended for variants. Install the package with::
-
-    npm install --prefix ~/.cache/contrastive/npm emoji-datasource-google
-
-or point ``prefix`` / ``$CL_NPM_PREFIX`` at another npm prefix.
+<name>", with the skin tone appended for variants. The package comes from the source chain
+(:mod:`cl_core.datasets.sources`, requirement ``"emoji"``): ``$CL_NPM_PREFIX``, the default prefix
+(``npm install --prefix ~/.cache/contrastive/npm emoji-datasource-google@16``), a ``--data-dir`` /
+``$CL_DATA_DIR`` folder, the cache, or the npm registry's tarball (sha512-verified).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cl_core.datasets.sources import DataUnavailableError, resolve_dataset
 from cl_multimodal.data.pairs import ImageCaptionPairs
 
 PACKAGE = "emoji-datasource-google"
@@ -38,21 +38,28 @@ CARD = (
 )
 
 
-class EmojiDataMissingError(FileNotFoundError):
-    """The npm package is not installed where we looked; the message says how to install it."""
+class EmojiDataMissingError(DataUnavailableError, FileNotFoundError):
+    """The npm package is not where we looked; the message says how to install it."""
 
 
-def emoji_package_dir(prefix: str | os.PathLike[str] | None = None) -> Path:
-    """The folder of the installed npm package.
+def emoji_package_dir(
+    prefix: str | os.PathLike[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The folder of the npm package.
 
     Args:
         prefix: an npm prefix (holding ``node_modules/emoji-datasource-google``) or the package
-            folder itself; default ``$CL_NPM_PREFIX`` or ``~/.cache/contrastive/npm``.
+            folder itself; default: the source chain (``$CL_NPM_PREFIX``, the default prefix,
+            ``$CL_DATA_DIR``, the cache, then the npm registry's tarball).
+        data_dir: the ``--data-dir`` folder searched by the source chain.
 
     Raises:
-        EmojiDataMissingError: ``emoji.json`` is not there.
+        EmojiDataMissingError: ``emoji.json`` is not under ``prefix``.
+        DataUnavailableError: without ``prefix``, the package is nowhere and cannot be downloaded.
     """
-    base = Path(prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).expanduser()
+    if prefix is None:
+        return resolve_dataset("emoji", data_dir)
+    base = Path(prefix).expanduser()
     for candidate in (base, base / "node_modules" / PACKAGE):
         if (candidate / "emoji.json").is_file():
             return candidate
@@ -87,6 +94,7 @@ def load_emoji(
     *,
     include_skin_tones: bool = True,
     limit: int | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> ImageCaptionPairs:
     """Load the emoji images with captions, category labels and base-emoji groups.
 
@@ -95,13 +103,15 @@ def load_emoji(
         include_skin_tones: also load the skin-tone variants (grouped with their base emoji).
         limit: keep only ``limit`` base emoji (with their variants), evenly spaced over the sort
             order so that every category is represented, for quick runs.
+        data_dir: the ``--data-dir`` folder searched by the source chain.
 
     Returns:
         :class:`ImageCaptionPairs` with (N, 64, 64, 3) images; labels index the categories
         in sorted order.
 
     Raises:
-        EmojiDataMissingError: the package is missing.
+        EmojiDataMissingError: the package is missing under ``prefix``.
+        DataUnavailableError: without ``prefix``, the package is nowhere and not downloadable.
         ValueError: ``emoji.json`` is malformed or names a missing image.
 
     Example:
@@ -111,7 +121,7 @@ def load_emoji(
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 or None, got {limit}")
-    root = emoji_package_dir(prefix)
+    root = emoji_package_dir(prefix, data_dir=data_dir)
     index_file = root / "emoji.json"
     try:
         entries = json.loads(index_file.read_text(encoding="utf-8"))

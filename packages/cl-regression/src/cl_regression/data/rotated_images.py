@@ -66,7 +66,8 @@ def load_rotated_fashion_mnist_table(
         max_angle: angles are uniform in ``[-max_angle, max_angle]`` degrees, ``0 < max_angle <=
             180``.
         seed: seed of the angles.
-        data_dir: Fashion-MNIST directory (default: ``$CL_FASHION_MNIST_DIR`` or the Debian path).
+        data_dir: Fashion-MNIST directory or data folder (default: the source chain of
+            :func:`cl_core.datasets.load_fashion_mnist`).
 
     Returns:
         A :class:`~cl_regression.data.tables.RegressionTable` with 784 pixel columns

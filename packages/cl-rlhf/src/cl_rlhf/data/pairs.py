@@ -137,22 +137,22 @@ def _parse_line(line: str, file: Path, number: int) -> tuple[str, str]:
 
 
 def load_hh_harmless(
-    data_dir: str | os.PathLike[str], *, limit: int | None = None
+    data_dir: str | os.PathLike[str] | None = None, *, limit: int | None = None
 ) -> PreferencePairs:
-    """The 2,312 real HH-RLHF harmless-base test pairs from ``data_dir/hh-rlhf/``.
+    """The 2,312 real HH-RLHF harmless-base test pairs.
 
     Args:
-        data_dir: folder holding ``hh-rlhf/harmless-base-test.jsonl.gz`` (``shared/data`` here).
-            With internet access, download the file from :data:`HH_HARMLESS_URL` into it.
+        data_dir: folder holding ``hh-rlhf/harmless-base-test.jsonl.gz`` (``shared/data`` here);
+            the source chain (:mod:`cl_core.datasets.sources`, requirement ``"hh-rlhf"``) also
+            searches ``$CL_DATA_DIR`` and the cache, then downloads :data:`HH_HARMLESS_URL`
+            (sha256-verified).
         limit: read only the first ``limit`` pairs.
 
     Raises:
-        PairFileError: the file is absent (the message says where to get it) or malformed.
+        DataUnavailableError: the file is nowhere and cannot be downloaded.
+        PairFileError: the file is malformed.
     """
-    file = Path(data_dir) / HH_HARMLESS_RELATIVE_PATH
-    if not file.is_file():
-        raise PairFileError(
-            f"{file}: no such file; download {HH_HARMLESS_URL} to that path or point "
-            "data_dir at a folder holding hh-rlhf/harmless-base-test.jsonl.gz"
-        )
-    return load_preference_pairs(file, limit=limit)
+    from cl_core.datasets.sources import resolve_dataset
+
+    folder = resolve_dataset("hh-rlhf", data_dir)
+    return load_preference_pairs(folder / HH_HARMLESS_RELATIVE_PATH.name, limit=limit)

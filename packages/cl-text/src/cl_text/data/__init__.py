@@ -4,7 +4,7 @@ from cl_text.data.errors import DataFileError
 from cl_text.data.labelled import LabelledTexts, read_labelled_texts
 from cl_text.data.lee import LeeCorpus, load_lee_corpus
 from cl_text.data.nli import Triplet, nli_to_triplets, read_triplets
-from cl_text.data.sentences import WORDNET_DIR, read_sentences, wordnet_glosses
+from cl_text.data.sentences import read_sentences, wordnet_glosses
 from cl_text.data.sts import (
     STS_YEARS,
     STSSet,
@@ -16,7 +16,6 @@ from cl_text.data.tables import Table, read_table
 
 __all__ = [
     "STS_YEARS",
-    "WORDNET_DIR",
     "DataFileError",
     "LabelledTexts",
     "LeeCorpus",

@@ -2,7 +2,8 @@
 
 WordNet 3.0 (Princeton University; Debian package ``wordnet-base``) stores each synset on one
 line of ``data.{noun,verb,adj,adv}``; after `` | `` comes the gloss: a definition followed by
-quoted example sentences separated by ``;``.
+quoted example sentences separated by ``;``. Without a folder, :func:`wordnet_glosses` takes it
+from the source chain (:mod:`cl_core.datasets.sources`, requirement ``"wordnet"``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from cl_core.datasets.sources import resolve_dataset
 from cl_text.data.errors import DataFileError
 from cl_text.data.text_lines import read_lines
 
-WORDNET_DIR = Path("/usr/share/wordnet")
 WORDNET_PARTS = ("noun", "verb", "adj", "adv")
 _QUOTED = re.compile(r'"([^"]+)"')
 
@@ -50,7 +51,7 @@ def read_sentences(path: str | Path, *, max_sentences: int | None = None) -> lis
 
 
 def wordnet_glosses(
-    wordnet_dir: str | Path = WORDNET_DIR,
+    wordnet_dir: str | Path | None = None,
     *,
     parts: tuple[str, ...] = WORDNET_PARTS,
     include_examples: bool = True,
@@ -59,7 +60,8 @@ def wordnet_glosses(
     """WordNet definitions (and quoted example sentences) as unlabelled sentences.
 
     Args:
-        wordnet_dir: folder holding ``data.noun`` etc. (``apt-get install wordnet-base``).
+        wordnet_dir: folder holding ``data.noun`` etc.; default: the source chain's
+            ``"wordnet"`` (the Debian ``wordnet-base`` package, NLTK's copy, ``$CL_DATA_DIR``).
         parts: parts of speech to read, from ``("noun", "verb", "adj", "adv")``.
         include_examples: also return the quoted example sentences of each gloss.
         max_sentences: stop after this many sentences.
@@ -69,8 +71,9 @@ def wordnet_glosses(
 
     Raises:
         DataFileError: the folder or a ``data.<part>`` file is missing (install ``wordnet-base``).
+        DataUnavailableError: without ``wordnet_dir``, WordNet is nowhere.
     """
-    folder = Path(wordnet_dir)
+    folder = Path(wordnet_dir) if wordnet_dir is not None else resolve_dataset("wordnet")
     unknown = sorted(set(parts) - set(WORDNET_PARTS))
     if unknown or not parts:
         raise ValueError(f"parts must be a non-empty subset of {WORDNET_PARTS}, got {parts}")

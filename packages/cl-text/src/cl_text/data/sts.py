@@ -3,7 +3,10 @@
 SICK: Marelli et al., "A SICK cure for the evaluation of compositional distributional semantic
 models", LREC 2014. STS12-16: Agirre et al., SemEval 2012-2016 shared tasks. Expected layout (see
 ``shared/data.md``): ``<sts_dir>/sick2014/SICK_test_annotated.txt`` (TSV with header) and
-``<sts_dir>/semeval/<year>/*.test.tsv`` (``score<TAB>s1<TAB>s2``, unscored lines skipped).
+``<sts_dir>/semeval/<year>/*.test.tsv`` (``score<TAB>s1<TAB>s2``, unscored lines skipped). Without
+``sts_dir`` both come from the source chain (:mod:`cl_core.datasets.sources`, requirements ``"sts"``
+and ``"sick"``: a ``--data-dir`` / ``$CL_DATA_DIR`` folder, the cache, or the brmson/dataset-sts
+files, sha256-verified).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cl_core.datasets.sources import resolve_dataset
 from cl_text.data.errors import DataFileError
 from cl_text.data.tables import pick_column, read_table
 from cl_text.data.text_lines import read_lines
@@ -77,13 +81,34 @@ def read_semeval_year(year_dir: str | Path, name: str | None = None) -> STSSet:
     return STSSet(name or f"STS{folder.name[-2:]}", first, second, scores)
 
 
-def load_sts_benchmarks(sts_dir: str | Path, *, years: tuple[str, ...] = STS_YEARS) -> list[STSSet]:
-    """STS12..STS16 (one set per year) followed by SICK-R test, from ``sts_dir``."""
-    root = Path(sts_dir)
-    if not root.is_dir():
-        raise DataFileError(root, "STS data folder not found (expected sick2014/ and semeval/)")
-    sets = [read_semeval_year(root / "semeval" / year) for year in years]
-    sets.append(read_sick_relatedness(root / SICK_TEST))
+def load_sts_benchmarks(
+    sts_dir: str | Path | None = None,
+    *,
+    years: tuple[str, ...] = STS_YEARS,
+    data_dir: str | Path | None = None,
+) -> list[STSSet]:
+    """STS12..STS16 (one set per year) followed by SICK-R test.
+
+    Args:
+        sts_dir: folder holding ``semeval/`` and ``sick2014/``; without it, the source chain
+            finds (or downloads) both, searching ``data_dir``.
+        years: the SemEval years to read.
+        data_dir: the ``--data-dir`` folder for the source chain (only without ``sts_dir``).
+
+    Raises:
+        DataFileError: ``sts_dir`` or a file is missing or malformed.
+        DataUnavailableError: without ``sts_dir``, a data set is nowhere and not downloadable.
+    """
+    if sts_dir is not None:
+        root = Path(sts_dir)
+        if not root.is_dir():
+            raise DataFileError(root, "STS data folder not found (expected sick2014/ and semeval/)")
+        semeval, sick = root / "semeval", root / SICK_TEST
+    else:
+        semeval = resolve_dataset("sts", data_dir)
+        sick = resolve_dataset("sick", data_dir) / SICK_TEST.name
+    sets = [read_semeval_year(semeval / year) for year in years]
+    sets.append(read_sick_relatedness(sick))
     return sets
 
 
