@@ -66,8 +66,6 @@ def synthetic_graph():
 
 
 @pytest.fixture(scope="session")
-def heco_dir(data_dir):
-    path = data_dir / "heco"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent (HeCo graphs from shared/data)")
-    return path
+def heco_dir(require_data):
+    """The folder holding ``acm/``, ``dblp/``, ``aminer/`` and ``freebase/`` (HeCo release)."""
+    return require_data("heco-acm", "heco-dblp", "heco-aminer", "heco-freebase")["heco-acm"].parent

@@ -1,4 +1,4 @@
-"""``cl-train graph`` in-process on real ACM, its error path, and the cl-bench recipes."""
+"""``cl-train graph`` on real ACM (in-process, bf16-mixed), its error path, the cl-bench recipes."""
 
 from __future__ import annotations
 
@@ -51,13 +51,17 @@ def test_train_graph_writes_embeddings_and_results(heco_dir, tmp_path):
             "1",
             "--select-on",
             "validation",
+            "--precision",
+            "bf16-mixed",
         ]
     )
     assert args.func(args) == 0
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
     embeddings = np.load(tmp_path / "run" / "embeddings.npy")
     assert embeddings.shape == (4019, 64) and np.isfinite(embeddings).all()
     report = json.loads((tmp_path / "run" / "results.json").read_text())
     assert report["method"] == "baseline" and len(report["losses"]) == 1
+    assert report["engine"]["precision"] == "bf16-mixed" and np.isfinite(report["losses"]).all()
     [(epoch, val_macro_f1)] = report["validation_macro_f1"]
     assert epoch == 0 and 0.0 < val_macro_f1 <= 1.0
     for key in ("macro_f1@20", "micro_f1@60", "auc@40", "nmi", "ari"):
@@ -72,7 +76,7 @@ def test_missing_data_gives_one_line_error(tmp_path, capsys):
     )
     assert args.func(args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "acm" in err and "not found" in err
+    assert err.count("\n") == 0 and "acm" in err and "not available" in err
 
 
 def test_recipes_are_listed_with_real_data_cards():
@@ -81,7 +85,7 @@ def test_recipes_are_listed_with_real_data_cards():
     assert {r.method for r in RECIPES} == {"meow", "adameow", "heco-cross-view"}
     for recipe in RECIPES:
         assert [d.name for d in recipe.datasets] == ["acm", "dblp", "aminer", "freebase"]
-        assert all(d.kind == "real" and d.needs_data_dir for d in recipe.datasets)
+        assert all(d.kind == "real" and d.requires == (f"heco-{d.name}",) for d in recipe.datasets)
         assert callable(recipe.load())
 
 
@@ -98,9 +102,13 @@ def test_meow_recipe_reports_method_and_features_baseline(heco_dir, tmp_path):
     assert result.train_time_s > 0 and result.samples_per_s > 0 and result.epochs == 1
 
 
-def test_recipe_without_data_dir_is_refused(tmp_path):
+def test_recipe_without_the_data_anywhere_says_how_to_get_it(tmp_path, monkeypatch):
+    from cl_core.datasets.sources import DataUnavailableError
     from cl_core.registry import BenchContext
     from cl_graph.bench_run import run_meow
 
-    with pytest.raises(ValueError, match="needs --data-dir"):
+    monkeypatch.delenv("CL_DATA_DIR", raising=False)
+    monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL_OFFLINE", "1")
+    with pytest.raises(DataUnavailableError, match=r"heco-acm is not available.*--data-dir"):
         run_meow(BenchContext("acm", "quick", 0, None, tmp_path))

@@ -62,7 +62,7 @@ def test_dblp_aptpa_is_rebuilt_from_pa_and_pt(heco_dir):
 def test_resolve_accepts_root_or_heco_folder(heco_dir):
     assert resolve_dataset_dir(heco_dir.parent, "acm") == heco_dir / "acm"
     assert resolve_dataset_dir(heco_dir, "acm") == heco_dir / "acm"
-    with pytest.raises(HecoFormatError, match="not found"):
+    with pytest.raises(ValueError, match="name must be one of"):
         resolve_dataset_dir(heco_dir, "nope")
 
 

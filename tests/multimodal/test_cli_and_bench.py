@@ -15,6 +15,8 @@ from cl_core.registry import BenchContext, BenchResult
 from cl_multimodal import bench
 from cl_multimodal.cli import register
 
+NEEDS_NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is visible")
+
 
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="cl-train")
@@ -34,6 +36,9 @@ def caption_folder(tmp_path):
     return folder
 
 
+# Lightning warns when a resumed run writes into its own log and checkpoint folders.
+@pytest.mark.filterwarnings("ignore:Experiment logs directory:UserWarning")
+@pytest.mark.filterwarnings("ignore:Checkpoint directory:UserWarning")
 def test_trains_on_a_caption_folder_and_resumes(tmp_path, caption_folder, capsys):
     out = tmp_path / "run"
     common = ["--data", str(caption_folder), "--out", str(out), "--batch-size", "4"]
@@ -45,11 +50,13 @@ def test_trains_on_a_caption_folder_and_resumes(tmp_path, caption_folder, capsys
     assert config["improved"] and config["train_pairs"] == 9 and config["test_pairs"] == 3
     assert set(torch.load(out / "model.pt", weights_only=True)) >= {"criterion.log_logit_scale"}
     assert "wrote" in capsys.readouterr().out
+    # 9 training pairs at batch 4: 2 steps per epoch; the engine checkpoints every epoch.
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
     resumed = _parse(
         [*common, "--epochs", "2", "--improved", "--test-fraction", "0.25", "--resume"]
     )
     assert resumed.func(resumed) == 0
-    assert torch.load(out / "checkpoints" / "last.pt", weights_only=False)["epoch"] == 2
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
 
 
 @pytest.mark.parametrize("addon", ["cl2l", "siamlip"])
@@ -84,8 +91,15 @@ def test_ssl_addons_train_from_the_command_line(tmp_path, caption_folder, addon)
     [
         (["--data", "{missing}"], "not a folder of image-caption pairs"),
         (["--data", "{bad}"], r"captions\.csv:1: expected the header"),
-        (["--data", "{bad}", "--devices", "2"], "trains in one process"),
-        (["--data", "{bad}", "--resume"], "no checkpoint"),
+        pytest.param(
+            ["--data", "{bad}", "--accelerator", "gpu"],
+            "no CUDA GPU is visible",
+            marks=NEEDS_NO_GPU,
+        ),
+        pytest.param(
+            ["--data", "{bad}", "--precision", "16-mixed"], "needs a CUDA GPU", marks=NEEDS_NO_GPU
+        ),
+        (["--data", "{bad}", "--resume", "{missing}.ckpt"], "no checkpoint at"),
     ],
 )
 def test_bad_input_gives_one_line_error_and_exit_2(tmp_path, capsys, extra, message):
@@ -129,7 +143,8 @@ def test_recipes_name_real_and_synthesized_data():
 
 
 @pytest.mark.parametrize("recipe", bench.RECIPES, ids=lambda r: r.method)
-def test_every_recipe_runs_its_smoke_profile_with_baselines(recipe, tmp_path, emoji_dir):
+def test_every_recipe_runs_its_smoke_profile_with_baselines(recipe, tmp_path, require_data):
+    require_data(*recipe.datasets[0].requires)
     ctx = BenchContext(recipe.datasets[0].name, "smoke", 0, None, tmp_path)
     result = recipe.load()(ctx)
     assert isinstance(result, BenchResult) and result.method == recipe.method

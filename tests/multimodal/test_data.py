@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -54,6 +56,19 @@ def test_emoji_package_missing_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.delenv("CL_NPM_PREFIX", raising=False)
     with pytest.raises(EmojiDataMissingError, match="npm install --prefix"):
         emoji_package_dir(tmp_path)
+
+
+def test_a_package_copy_in_the_data_dir_is_found_and_read(tmp_path):
+    package = tmp_path / "data" / "npm" / "node_modules" / "emoji-datasource-google"
+    (package / "img" / "google" / "64").mkdir(parents=True)
+    Image.new("RGBA", (64, 64), (255, 0, 0, 255)).save(package / "img/google/64/1f600.png")
+    entry = {"name": "GRINNING FACE", "category": "Smileys & Emotion", "image": "1f600.png"}
+    (package / "emoji.json").write_text(json.dumps([entry]))
+    # The folder itself is used as given (an installed copy would win over a data folder).
+    assert emoji_package_dir(data_dir=package) == package
+    pairs = load_emoji(data_dir=package)
+    assert pairs.captions == ("an emoji of grinning face",)
+    assert pairs.images[0, 0, 0].tolist() == [255, 0, 0]
 
 
 def test_emoji_prefix_env_is_honoured(emoji_dir, monkeypatch):

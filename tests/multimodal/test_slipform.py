@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pytest
 
 from cl_multimodal.clip_training import ClipTrainConfig
 from cl_multimodal.concrete_plant import concrete_plant_negative, scene_word_classes
 from cl_multimodal.concreteness import (
-    DEFAULT_WORDNET_DIR,
     WordNetConcreteness,
     load_concreteness_ratings,
 )
@@ -20,15 +17,13 @@ from cl_multimodal.experiments.slipform_shapes import compare_slipform
 CLASSES = {"colour": ["red", "blue", "green"], "shape": ["circle", "square"]}
 
 
-@cache
-def _wordnet() -> WordNetConcreteness:
-    if not (DEFAULT_WORDNET_DIR / "data.noun").is_file():
-        pytest.skip(f"WordNet database absent under {DEFAULT_WORDNET_DIR} (apt install wordnet)")
-    return WordNetConcreteness()
+@pytest.fixture(scope="module")
+def wordnet_score(require_data) -> WordNetConcreteness:
+    return WordNetConcreteness(require_data("wordnet")["wordnet"])
 
 
-def test_wordnet_scores_physical_nouns_above_abstract_ones():
-    score = _wordnet()
+def test_wordnet_scores_physical_nouns_above_abstract_ones(wordnet_score):
+    score = wordnet_score
     for concrete, abstract in (("dog", "idea"), ("apple", "freedom"), ("car", "theory")):
         assert score(concrete) > score(abstract)
     assert score("dogs") == score("dog")
@@ -90,12 +85,12 @@ def test_plant_rejects_bad_input():
         concrete_plant_negative("a red circle", CLASSES, lambda w: 0.5, rng, temperature=0.0)
 
 
-def test_scene_negatives_with_wordnet_are_true_mismatches():
+def test_scene_negatives_with_wordnet_are_true_mismatches(wordnet_score):
     rng = np.random.default_rng(0)
     for scene in random_scenes(20, rng):
-        edit = concrete_plant_negative(scene.caption(), scene_word_classes(), _wordnet(), rng)
+        edit = concrete_plant_negative(scene.caption(), scene_word_classes(), wordnet_score, rng)
         assert edit.text != scene.caption()
-        assert edit.concreteness == _wordnet()(edit.edited_word)
+        assert edit.concreteness == wordnet_score(edit.edited_word)
 
 
 def test_slipform_experiment_reports_every_method_on_the_same_split():

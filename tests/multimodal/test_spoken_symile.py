@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import torch
@@ -21,9 +19,7 @@ from cl_multimodal.spoken_symile import (
 )
 from cl_multimodal.towers.vocabulary import WordVocabulary
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="Debian espeak-ng is not installed"
-)
+pytestmark = pytest.mark.requires_data("espeak-ng")
 
 
 def _first_color(caption: str) -> int:

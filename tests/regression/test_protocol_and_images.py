@@ -33,7 +33,8 @@ def diabetes():
 
 
 @pytest.fixture(scope="module")
-def rotated():
+def rotated(require_data):
+    require_data("fashion-mnist")
     return load_rotated_fashion_mnist_table(48, max_angle=45.0, seed=2)
 
 
@@ -76,9 +77,9 @@ def test_finetuning_uses_the_l1_batch_size_for_every_method(diabetes, method, mo
     batch_sizes: list[tuple[str, int]] = []
     end_to_end = training._train_end_to_end
 
-    def recording(loss, *args):
+    def recording(loss, *args, **kwargs):
         batch_sizes.append((loss, args[-2]))
-        return end_to_end(loss, *args)
+        return end_to_end(loss, *args, **kwargs)
 
     monkeypatch.setattr(training, "_train_end_to_end", recording)
     config = replace(TINY, batch_size=None, protocol="finetune", finetune_epochs=1)
@@ -190,6 +191,7 @@ def test_cnn_regressor_trains_on_rotated_images_and_round_trips(rotated):
     np.testing.assert_allclose(restored.predict(features[40:]), predictions, rtol=1e-5)
 
 
+@pytest.mark.requires_data("fashion-mnist")
 def test_bench_row_on_rotated_images_is_labelled_real_with_synthetic_target(
     tmp_path: Path, monkeypatch
 ):

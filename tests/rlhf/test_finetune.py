@@ -12,7 +12,7 @@ from cl_core.registry import BenchContext
 from cl_rlhf import bench, bench_run, cli
 from cl_rlhf.encoding import default_encoder_path
 from cl_rlhf.finetune import (
-    CHECKPOINT_NAME,
+    FINETUNE_ENGINE,
     FinetuneConfig,
     build_reward_model,
     finetune_reward_model,
@@ -29,6 +29,7 @@ GOOD = ["great helpful answer", "kind and clear reply", "thank you, happy to hel
 BAD = ["awful rude insult", "go away idiot", "terrible hateful words", "shut up loser"]
 TINY = FinetuneConfig(encoder_lr=1e-3, finetune_layers=1, max_length=16)
 HEAD = HeadTrainConfig(epochs=25, batch_size=4, learning_rate=1e-2, hidden_dim=16, dropout=0.0)
+LAST_CHECKPOINT = ("checkpoints", "last.ckpt")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_finetuning_lowers_the_loss_on_a_separable_toy(tiny_encoder, tmp_path):
     )
     assert _bt_loss(model) < 0.5 * _bt_loss(initial)
     assert bool((model.rewards(GOOD) > model.rewards(BAD)).all())
-    assert (tmp_path / CHECKPOINT_NAME).is_file()
+    assert tmp_path.joinpath(*LAST_CHECKPOINT).is_file()
 
 
 def test_only_the_last_blocks_train(tiny_encoder, tmp_path):
@@ -118,21 +119,40 @@ def test_save_load_round_trip_gives_the_same_rewards(tiny_encoder, tmp_path):
         load_reward_model(tmp_path / "run")
 
 
+# Lightning warns that a resumed run writes into the existing logs and checkpoints folders.
+@pytest.mark.filterwarnings("ignore:Experiment logs directory", "ignore:Checkpoint directory")
 def test_resume_continues_after_the_last_finished_epoch(tiny_encoder, tmp_path):
-    def run(folder, epochs):
-        head = HeadTrainConfig(epochs=epochs, batch_size=2, learning_rate=1e-2, hidden_dim=16)
+    # The model has dropout (head and encoder): the resumed run must draw the same masks.
+    resume = FINETUNE_ENGINE.with_changes(resume="last")
+
+    def run(folder, epochs, engine=FINETUNE_ENGINE):
+        head = HeadTrainConfig(epochs=epochs, batch_size=3, learning_rate=1e-2, hidden_dim=16)
         return finetune_reward_model(
-            GOOD, BAD, folder, model_path=tiny_encoder, finetune=TINY, head=head, progress=False
+            GOOD,
+            BAD,
+            folder,
+            model_path=tiny_encoder,
+            finetune=TINY,
+            head=head,
+            engine=engine,
+            progress=False,
         )
 
     straight = run(tmp_path / "straight", 2)
     run(tmp_path / "resumed", 1)
-    resumed = run(tmp_path / "resumed", 2)
+    resumed = run(tmp_path / "resumed", 2, resume)
     torch.testing.assert_close(resumed.rewards(GOOD + BAD), straight.rewards(GOOD + BAD))
-    other = HeadTrainConfig(epochs=2, batch_size=4, hidden_dim=16)
+    other = HeadTrainConfig(epochs=3, batch_size=4, hidden_dim=16)
     with pytest.raises(ValueError, match="other settings"):
         finetune_reward_model(
-            GOOD, BAD, tmp_path / "resumed", model_path=tiny_encoder, finetune=TINY, head=other
+            GOOD,
+            BAD,
+            tmp_path / "resumed",
+            model_path=tiny_encoder,
+            finetune=TINY,
+            head=other,
+            engine=resume,
+            progress=False,
         )
 
 
@@ -191,7 +211,7 @@ def test_cl_train_rlhf_finetune_writes_a_loadable_model(
     assert metrics["backbone"] == "finetune" and metrics["method"] == method
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert load_reward_model(out / "model").max_length == 16
-    assert (out / CHECKPOINT_NAME).is_file()
+    assert out.joinpath(*LAST_CHECKPOINT).is_file()
     assert not (out / "reward_head.pt").exists()
 
 
@@ -227,3 +247,51 @@ def test_finetune_bench_row_compares_with_the_frozen_head(data_dir, tmp_path, mo
     assert 0.0 <= row.metrics["test_accuracy"] <= 1.0
     assert set(row.baselines) == {"bt-frozen"}
     assert "last 1 block(s) fine-tuned" in row.encoder
+
+
+@pytest.mark.parametrize("backbone", ["frozen", "finetune"])
+def test_cl_train_rlhf_runs_in_bf16_mixed_precision_on_the_cpu(
+    backbone, tiny_encoder, toy_pairs_file, tmp_path
+):
+    out = tmp_path / "run"
+    argv = ["rlhf", "--backbone", backbone, "--method", "contrastive", "--pairs"]
+    argv += [str(toy_pairs_file), "--out", str(out), "--encoder", str(tiny_encoder)]
+    argv += ["--finetune-layers", "1", "--max-length", "16", "--epochs", "1", "--batch-size", "4"]
+    args = _parse([*argv, "--accelerator", "cpu", "--precision", "bf16-mixed"])
+    assert args.func(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--devices", "2"], "--devices 2 is not supported here: --backbone frozen"),
+        (["--strategy", "ddp"], "--strategy ddp is not supported here: --backbone frozen"),
+        (["--resume"], "--resume last is not supported here: --backbone frozen"),
+        (["--checkpoint-every", "5"], "--checkpoint-every 5 is not supported here"),
+        (["--accelerator", "gpu"], "--accelerator gpu: no CUDA GPU is visible"),
+        (["--precision", "16-mixed", "--accelerator", "cpu"], "--precision 16-mixed needs a CUDA"),
+    ],
+)
+def test_cl_train_rlhf_refuses_engine_options_it_cannot_honour_in_one_line(
+    flags, message, toy_pairs_file, tmp_path, capsys
+):
+    if "gpu" in flags and torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible")
+    args = _parse(["rlhf", "--pairs", str(toy_pairs_file), "--out", str(tmp_path / "run"), *flags])
+    assert args.func(args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("cl-train rlhf: error: ")
+    assert message in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_cl_train_rlhf_help_lists_the_shared_engine_options(capsys):
+    with pytest.raises(SystemExit):
+        _parse(["rlhf", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--accelerator", "--devices", "--num-nodes", "--strategy", "--precision"):
+        assert flag in text
+    for flag in ("--local-negatives", "--resume", "--checkpoint-every", "--out", "--seed"):
+        assert flag in text

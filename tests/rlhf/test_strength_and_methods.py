@@ -173,7 +173,7 @@ def test_out_of_fold_margins_never_score_a_pair_with_a_model_that_saw_it(monkeyp
 
     chosen, rejected = synthetic_pairs(num_pairs=30)
     monkeypatch.setattr(
-        strength, "train_reward_head", lambda c, r, config, seed: _MemorisingHead(c)
+        strength, "train_reward_head", lambda c, r, config, seed, engine: _MemorisingHead(c)
     )
     out_of_fold = strength.out_of_fold_margins(chosen, rejected, 3, num_folds=3, seed=0)
     assert out_of_fold.shape == (3, 30)

@@ -132,11 +132,11 @@ def test_coconut_contrasts_rehearsal_with_the_previous_task_model_and_mm_on_curr
         after_task.append({k: v.clone() for k, v in model.state_dict().items()})
         return evaluate(model, data, seen, result)
 
-    def spy_terms(model, teacher, batch, memory, padding, num_current, config):
+    def spy_terms(model, teacher, batch, memory, padding, num_current, config, **options):
         if teacher is not None and len(teachers) < 3:
             teachers.append((len(after_task), teacher.state_dict(), teacher.training))
             assert not any(p.requires_grad for p in teacher.parameters())
-        return coconut_terms(model, teacher, batch, memory, padding, num_current, config)
+        return coconut_terms(model, teacher, batch, memory, padding, num_current, config, **options)
 
     def spy_nspt(student, teacher, labels, temperature):
         nspt_labels.append((len(after_task), set(labels.tolist())))
@@ -202,6 +202,7 @@ def test_cl_train_speech_runs_end_to_end(tiny_corpus, tmp_path, capsys):
     assert '"forgetting"' in capsys.readouterr().out
 
 
+@pytest.mark.requires_data("espeak-ng", "flite")
 def test_make_data_command_builds_a_corpus(tmp_path, capsys):
     args = parse(["speech", "make-data", "--out", str(tmp_path / "c"), "--n-speakers", "1"])
     assert args.func(args) == 0

@@ -27,6 +27,7 @@ def test_intents_are_distinct_and_every_phrasing_names_the_location():
         phrasings(Intent("fly", "kite", "none"))
 
 
+@pytest.mark.requires_data("espeak-ng", "flite")
 def test_sampled_voices_are_distinct_deterministic_and_use_both_synthesizers():
     voices = sample_voices(30, seed=3)
     assert len({voice.speaker_id for voice in voices}) == 30

@@ -17,6 +17,7 @@ from cl_speech.real_speech import (
 )
 
 
+@pytest.mark.requires_data("asterisk-prompts")
 def test_asterisk_prompts_have_transcripts():
     prompts = load_asterisk_prompts()
     assert len(prompts) > 500
@@ -25,11 +26,28 @@ def test_asterisk_prompts_have_transcripts():
     assert not any(p.transcript.startswith("[") for p in prompts)
 
 
+@pytest.mark.requires_data("asterisk-prompts")
 def test_log_mel_speech_time_tracks_transcript_length_on_real_prompts():
     scores = asterisk_duration_check(load_asterisk_prompts()[:25])
     assert scores["spearman"] > 0.8
     with pytest.raises(ValueError, match="at least 3 prompts"):
         asterisk_duration_check([])
+
+
+def test_a_prompt_copy_in_the_data_dir_is_read_with_its_transcripts(tmp_path):
+    import gzip
+
+    import numpy as np
+    import soundfile
+
+    folder = tmp_path / "data" / "asterisk-prompts"
+    folder.mkdir(parents=True)
+    soundfile.write(folder / "hello-world.wav", np.zeros(800, dtype=np.float32), 8000)
+    with gzip.open(folder / "core-sounds-en.txt.gz", "wt") as handle:
+        handle.write("hello-world: Hello world.\nbeep: [a tone]\nmissing: No file here.\n")
+    # The folder itself is used as given (the Debian copy would win over a data folder).
+    prompts = load_asterisk_prompts(data_dir=folder)
+    assert [(p.path.name, p.transcript) for p in prompts] == [("hello-world.wav", "Hello world.")]
 
 
 def test_missing_asterisk_package_is_named(tmp_path):
@@ -56,9 +74,12 @@ def test_bench_and_cli_modules_are_import_light():
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: f"{r.method}-{r.datasets[0].name}")
-def test_recipes_run_with_the_smoke_profile(recipe, tiny_corpus, tmp_path, monkeypatch):
+def test_recipes_run_with_the_smoke_profile(
+    recipe, tiny_corpus, tmp_path, monkeypatch, require_data
+):
     monkeypatch.setenv("CL_SPEECH_CACHE", str(tiny_corpus.parent))
     dataset = recipe.datasets[0]
+    require_data(*dataset.requires)
     ctx = BenchContext(dataset.name, "smoke", 0, None, tmp_path)
     row = recipe.load()(ctx)
     assert row.dataset == dataset.name and row.data_kind == dataset.kind

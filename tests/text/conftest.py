@@ -6,23 +6,16 @@ from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path("/work/shared/data")
-STS_DIR = DATA_DIR / "sts"
-WORDNET_DIR = Path("/usr/share/wordnet")
+
+@pytest.fixture(scope="session")
+def sts_dir(require_data) -> Path:
+    """The folder holding ``semeval/`` and ``sick2014/`` (the shared data's ``sts/``)."""
+    return require_data("sts", "sick")["sick"].parent
 
 
 @pytest.fixture(scope="session")
-def sts_dir() -> Path:
-    if not STS_DIR.is_dir():
-        pytest.skip(f"shared STS data not present at {STS_DIR} (see shared/data.md)")
-    return STS_DIR
-
-
-@pytest.fixture(scope="session")
-def wordnet_dir() -> Path:
-    if not (WORDNET_DIR / "data.noun").is_file():
-        pytest.skip(f"WordNet not installed at {WORDNET_DIR} (apt-get install wordnet-base)")
-    return WORDNET_DIR
+def wordnet_dir(require_data) -> Path:
+    return require_data("wordnet")["wordnet"]
 
 
 @pytest.fixture(scope="session")

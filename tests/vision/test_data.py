@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cl_core.datasets import DEFAULT_FASHION_MNIST_DIR
+from cl_core.datasets import sources
 from cl_vision.data import (
     balanced_indices,
     load_digits_split,
@@ -39,10 +40,7 @@ def test_balanced_indices_take_equal_counts_per_class() -> None:
         balanced_indices(labels, 0, seed=0)
 
 
-@pytest.mark.skipif(
-    not (DEFAULT_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
+@pytest.mark.requires_data("fashion-mnist")
 def test_fashion_mnist_subset_is_real_and_balanced() -> None:
     split = load_fashion_mnist_split(train_limit=200, test_limit=100, seed=0)
     assert split.train_x.shape == (200, 1, 28, 28)
@@ -52,8 +50,15 @@ def test_fashion_mnist_subset_is_real_and_balanced() -> None:
     assert "Fashion-MNIST" in split.card and "subset" in split.card
 
 
-def test_missing_fashion_mnist_names_the_debian_package(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist"):
+def test_missing_fashion_mnist_names_the_debian_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sources.DATASETS["fashion-mnist"]
+    monkeypatch.setitem(sources.DATASETS, "fashion-mnist", replace(real, installed=()))
+    monkeypatch.delenv("CL_DATA_DIR", raising=False)
+    monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL_OFFLINE", "1")
+    with pytest.raises(sources.DataUnavailableError, match="dataset-fashion-mnist"):
         load_image_split("fashion-mnist", data_dir=tmp_path)
 
 

@@ -34,7 +34,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def split():
+def split(require_data):
+    require_data("fashion-mnist")
     return load_fashion_mnist_split(train_limit=128, test_limit=60, seed=0)
 
 
@@ -147,6 +148,7 @@ def test_config_rejects_bad_values() -> None:
         PixProConfig(epochs=0)
 
 
+@pytest.mark.requires_data("fashion-mnist")
 def test_bench_smoke_row_reports_pixpro_and_both_baselines(tmp_path) -> None:
     from cl_vision.bench_run import run_pixpro
 

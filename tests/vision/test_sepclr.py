@@ -31,7 +31,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def data():
+def data(require_data):
+    require_data("fashion-mnist")
     return load_contrastive_analysis(train_limit=200, test_limit=100, seed=0)
 
 
@@ -119,6 +120,7 @@ def test_config_rejects_bad_values() -> None:
         SepCLRConfig(lr=0.0)
 
 
+@pytest.mark.requires_data("fashion-mnist")
 def test_bench_smoke_row_reports_sepclr_and_its_three_baselines(tmp_path) -> None:
     from cl_vision.bench_run import run_sepclr
 

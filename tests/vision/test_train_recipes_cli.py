@@ -110,6 +110,7 @@ def test_sepclr_trains_on_background_and_target_folders(tmp_path) -> None:
     assert (out / "salient_norms.png").stat().st_size > 0
 
 
+@pytest.mark.requires_data("fashion-mnist")
 def test_sepclr_trains_on_the_built_in_fashion_mnist_set(tmp_path) -> None:
     out = tmp_path / "sepclr"
     argv = ["--method", "sepclr", "--data", "fashion-mnist", "--train-limit", "64"]

@@ -140,12 +140,14 @@ def test_bench_smoke_rows_report_method_and_both_baselines(runner, tmp_path) -> 
     assert set(result.baselines) == {"raw pixels", "random-init encoder"}
     assert 0.0 <= result.baselines["raw pixels"]["linear_acc"] <= 1.0
     assert result.train_time_s > 0
+    assert 0.0 <= result.metrics["linear_acc"] <= 1.0, "the recipes' headline"
     if runner == "run_temperature_sweep":
         assert "tolerance@nt_xent_tau0.1" in result.metrics
         assert "uniformity@hard_top16_tau1" in result.metrics
+        assert result.metrics["tau_chosen_by_cv"] in (0.1, 1.0)
+        tau = result.metrics["tau_chosen_by_cv"]
+        assert result.metrics["linear_acc"] == result.metrics[f"linear_acc@nt_xent_tau{tau:g}"]
         assert (tmp_path / "vision-temperature-sweep-digits" / "temperature_sweep.png").is_file()
-    else:
-        assert 0.0 <= result.metrics["linear_acc"] <= 1.0
 
 
 def test_bench_recipes_cover_every_method_and_import_light() -> None:

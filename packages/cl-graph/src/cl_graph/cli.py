@@ -1,5 +1,14 @@
 """``cl-train graph``: train MEOW, AdaMEOW or the cross-view baseline on a HeCo-format graph.
 
+Training goes through the kernel's engine with the shared engine options (``--accelerator``,
+``--precision``, ``--resume``, ``--checkpoint-every``, ``--out``, ``--seed``; logs and checkpoints
+in ``--out``). It runs one process: full-graph training has a single batch per step - the whole
+graph - so data parallelism has nothing to shard (every process would compute the same loss), and
+``--devices`` above 1, ``--num-nodes`` above 1, ``--strategy`` and ``--local-negatives`` are
+refused in one line. So are ``--precision bf16-true``, ``16-true`` and ``64-true`` (the graph's
+float32 tensors are not cast; ``32-true``, ``bf16-mixed`` and, on a GPU, ``16-mixed`` run), and
+``--accelerator gpu`` without a GPU.
+
 Registering the sub-command imports only the standard library and ``cl_core.cli``.
 """
 
@@ -12,10 +21,19 @@ from cl_core.cli import (
     add_common_args,
     positive_float,
     positive_int,
+    refuse_engine_options,
     run_with_user_errors,
 )
 
 DATASETS = ("acm", "dblp", "aminer", "freebase")
+#: The precisions graph training runs: the model's weights stay float32 (a ``*-true`` precision
+#: would cast them, but not the graph's float32 features and sparse matrices).
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+#: Why the data-parallel options are refused.
+SINGLE_PROCESS_REASON = (
+    "full-graph training has one batch per step (the whole graph) and nothing to shard, "
+    "so it runs one process on one device"
+)
 METHOD_CHOICES = ("meow", "adameow", "baseline")
 
 
@@ -34,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", choices=DATASETS, default="acm")
     parser.add_argument(
         "--data-dir",
-        required=True,
-        help="folder holding heco/<dataset>/ or <dataset>/ (see shared/data.md)",
+        default=None,
+        help="folder holding heco/<dataset>/ or <dataset>/ (default: $CL_DATA_DIR, the cache, "
+        "then the HeCo release download)",
     )
     parser.add_argument(
         "--patience",
@@ -54,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--temperature", type=positive_float, default=None, help="tau (default: per data set)"
     )
-    add_common_args(parser, epochs=300, lr=7e-4)
+    add_common_args(parser, epochs=300, batch_size=None, lr=7e-4)
     parser.set_defaults(func=run_graph_command)
 
 
@@ -64,14 +83,26 @@ def run_graph_command(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    refuse_engine_options(
+        args, SINGLE_PROCESS_REASON, "devices", "num_nodes", "strategy", "local_negatives"
+    )
+    if args.precision not in PRECISIONS:
+        raise UserFacingError(
+            f"--precision {args.precision} is not supported here: graph training runs"
+            f" {', '.join(PRECISIONS)} (the graph's features and sparse matrices stay float32)"
+        )
     import json
+    from dataclasses import asdict
 
     import numpy as np
 
-    from cl_core.cli import prepare_out_dir
+    from cl_core.cli import engine_options, prepare_out_dir
+    from cl_core.training import check_engine
     from cl_graph.data import HecoFormatError, load_heco
     from cl_graph.experiment import config_for, feature_baseline, run_experiment
 
+    engine = engine_options(args)
+    check_engine(engine)
     out = prepare_out_dir(args.out)
     try:
         graph = load_heco(args.dataset, args.data_dir)
@@ -87,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         overrides["temperature"] = args.temperature
     config = config_for(args.dataset, **overrides)
-    result = run_experiment(graph, config, seeds=(args.seed,))
+    result = run_experiment(graph, config, seeds=(args.seed,), engine=engine, out_dir=out)
     np.save(out / "embeddings.npy", result.runs[0].embeddings)
     report = {
         "method": args.method,
@@ -101,6 +132,7 @@ def _train(args: argparse.Namespace) -> int:
         "validation_macro_f1": result.runs[0].validation_scores,
         "semantic_attention": result.runs[0].attention,
         "config": result.runs[0].config,
+        "engine": asdict(engine),
     }
     (out / "results.json").write_text(json.dumps(report, indent=2))
     summary = result.summary

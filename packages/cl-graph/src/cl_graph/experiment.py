@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from cl_core.engine_options import DEFAULT_ENGINE, EngineOptions
 from cl_graph.data.graph import HeteroGraph
 from cl_graph.evaluation import classification_scores_x100, evaluate_embeddings, summarize
 from cl_graph.prepared import PreparedGraph, prepare_graph
@@ -56,14 +58,19 @@ def run_experiment(
     *,
     seeds: tuple[int, ...] = (0,),
     prepared: PreparedGraph | None = None,
+    engine: EngineOptions = DEFAULT_ENGINE,
+    out_dir: str | Path | None = None,
 ) -> ExperimentResult:
     """Train ``config.method`` once per seed and evaluate on every split (mean ± std over seeds).
 
     With ``config.select_on == "validation"`` the epoch is chosen on the training and validation
-    nodes of the smallest split (20 labels per class for the HeCo graphs).
+    nodes of the smallest split (20 labels per class for the HeCo graphs). ``engine`` and
+    ``out_dir`` (the engine's logs and checkpoints; one seed only) go to :func:`train_graph`.
     """
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    if out_dir is not None and len(seeds) > 1:
+        raise ValueError(f"out_dir takes one seed's run, got seeds {seeds}")
     prepared = prepared or prepare_graph(graph, top_k=config.top_k)
     validation = None
     if config.select_on == "validation":
@@ -73,7 +80,13 @@ def run_experiment(
         validation = ValidationNodes(graph.labels, train, val)
     runs, scores = [], []
     for seed in seeds:
-        result = train_graph(prepared, replace(config, seed=seed), validation=validation)
+        result = train_graph(
+            prepared,
+            replace(config, seed=seed),
+            validation=validation,
+            engine=engine,
+            out_dir=out_dir,
+        )
         runs.append(result)
         scores.append(evaluate_embeddings(result.embeddings, graph.labels, graph.splits, seed=seed))
     return ExperimentResult(

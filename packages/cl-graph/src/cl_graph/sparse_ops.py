@@ -74,5 +74,11 @@ def sparse_matmul(matrix: Tensor, dense: Tensor, transpose: Tensor | None = None
 
     PyTorch's own backward of a sparse product transposes the matrix on every call; here the
     transpose is given once (``None`` means the matrix is symmetric, as normalised adjacencies are).
+    The product runs in float32 even under mixed precision (autocast is off inside and ``dense``
+    is cast to the matrix's dtype): the custom backward runs outside autocast, where a float32
+    sparse matrix cannot multiply a bfloat16 gradient, and neighbourhood sums keep full precision.
     """
-    return _SparseMatmul.apply(matrix, matrix if transpose is None else transpose, dense)
+    with torch.autocast(dense.device.type, enabled=False):
+        return _SparseMatmul.apply(
+            matrix, matrix if transpose is None else transpose, dense.to(matrix.dtype)
+        )

@@ -1,25 +1,33 @@
-"""A plain PyTorch training loop for two-tower models (CLIP and the recipes built on it).
+"""Training two-tower models (CLIP and the recipes built on it) with the kernel's engine.
 
 Each step draws a batch of image-caption pairs, optionally augments both sides (the improved-
 baselines recipe, arXiv:2305.08675), and minimises an objective (default: the CLIP loss) with AdamW
-and a per-step cosine learning-rate schedule. Lightning is not used here: the loop is a few lines,
-and every bench row trains several small models, for which Lightning's start-up would dominate.
+and a per-step cosine learning-rate schedule. :func:`cl_core.training.fit_objective` runs the
+steps (devices, data-parallel processes, mixed precision, checkpoints and resume); the batch
+order is drawn from the recipe's own seeded stream (:class:`cl_core.training.replay.ReplayBatches`),
+the one its augmentation and objectives draw from, so one process gives the numbers of the plain
+loop this replaced. With several processes the CLIP loss gathers the other modality of every
+process (one global batch; ``local_negatives`` opts out).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from cl_core.engine_options import DEFAULT_ENGINE, EngineOptions
 from cl_multimodal.augment import augment_captions, random_resized_crop
 from cl_multimodal.data.pairs import ImageCaptionPairs
 from cl_multimodal.two_tower import TwoTowerModel
+
+if TYPE_CHECKING:
+    from lightning.pytorch.callbacks import Callback
 
 #: ``objective(model, images, captions, batch_index, rng) -> scalar loss``.
 Objective = Callable[[TwoTowerModel, Tensor, list[str], np.ndarray, np.random.Generator], Tensor]
@@ -86,87 +94,70 @@ def train_two_tower(
     *,
     objective: Objective = clip_objective,
     progress: bool = False,
-    state: dict[str, Any] | None = None,
-    on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+    engine: EngineOptions = DEFAULT_ENGINE,
+    out_dir: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainStats:
-    """Train ``model`` on ``pairs``.
+    """Train ``model`` on ``pairs`` with the kernel's engine.
 
     Args:
-        model: the two-tower model (trained in place).
+        model: the two-tower model (trained in place; on the CPU, in eval mode, afterwards).
         pairs: training pairs.
         config: optimisation settings.
         objective: the loss of one batch (default :func:`clip_objective`).
-        progress: show a tqdm progress bar.
-        state: a state from ``on_epoch_end`` to resume from (epoch granularity).
-        on_epoch_end: called with the finished epoch (1-based) and a resumable state dict whose
-            tensors are the live ones: save (``torch.save``) or deep-copy it before returning.
+        progress: show a progress bar.
+        engine: devices, processes, precision, negatives, checkpoints and resume; its seed seeds
+            the fit, ``config.seed`` the batches, augmentation and objectives.
+        out_dir: run folder for logs and checkpoints (``--resume`` continues from them);
+            ``None``: a bare trainer that writes nothing (benchmark rows).
+        callbacks: extra Lightning callbacks.
 
     Returns:
-        Timing and per-epoch mean losses.
+        Timing and per-epoch mean losses (of this process's batches).
     """
-    from tqdm.auto import tqdm
+    from cl_core.training import fit_objective, gather_negatives
+    from cl_core.training.random_state import KeepRandomState
+    from cl_core.training.replay import ReplayBatches
 
     if len(pairs) < 2:
         raise ValueError(f"pairs must hold at least 2 pairs, got {len(pairs)}")
-    batch_size = min(config.batch_size, len(pairs))
-    steps_per_epoch = max(1, len(pairs) // batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, total_steps) / total_steps))
-    )
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    start_epoch = 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        rng.bit_generator.state = state["rng"]
-        generator.set_state(state["generator"])
-        start_epoch = state["epoch"]
-    stats = TrainStats(0.0, 0.0, 0)
-    started = time.perf_counter()
-    model.train()
-    bar = tqdm(
-        total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress, desc="train"
+    batches = ReplayBatches(
+        len(pairs),
+        min(config.batch_size, len(pairs)),
+        lambda: rng.permutation(len(pairs)),
+        generators=(rng, generator),
     )
-    for epoch in range(start_epoch, config.epochs):
-        order = rng.permutation(len(pairs))
-        losses = []
-        for step in range(steps_per_epoch):
-            index = order[step * batch_size : (step + 1) * batch_size]
-            images = pairs.float_images(index)
-            captions = [pairs.captions[i] for i in index]
-            if config.image_augment:
-                images = random_resized_crop(images, generator)
-            if config.text_augment:
-                captions = augment_captions(captions, rng)
-            loss = objective(model, images, captions, index, rng)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.detach().item())
-            stats.steps += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-        stats.epoch_losses.append(float(np.mean(losses)))
-        if on_epoch_end is not None:
-            on_epoch_end(
-                epoch + 1,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "rng": rng.bit_generator.state,
-                    "generator": generator.get_state(),
-                    "epoch": epoch + 1,
-                },
-            )
-    bar.close()
-    stats.train_time_s = time.perf_counter() - started
-    stats.samples_per_s = stats.steps * batch_size / max(stats.train_time_s, 1e-9)
-    model.eval()
-    return stats
+
+    def step(model: TwoTowerModel, batch: Tensor) -> Tensor:
+        index = batch.cpu().numpy()
+        images = pairs.float_images(index)
+        captions = [pairs.captions[i] for i in index]
+        if config.image_augment:
+            images = random_resized_crop(images, generator)
+        if config.text_augment:
+            captions = augment_captions(captions, rng)
+        model.gather = gather_negatives(engine.local_negatives)
+        return objective(model, images.to(batch.device), captions, index, rng)
+
+    model.train()
+    result = fit_objective(
+        model,
+        step,
+        batches,
+        epochs=config.epochs,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        schedule="cosine",
+        engine=engine,
+        out_dir=out_dir,
+        progress=progress,
+        callbacks=[batches.tracker(), KeepRandomState(), *callbacks],
+    )
+    return TrainStats(
+        train_time_s=result.train_time_s,
+        samples_per_s=result.steps * batches.batch_size / max(result.train_time_s, 1e-9),
+        steps=result.steps,
+        epoch_losses=result.epoch_losses,
+    )

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cl_core.datasets.speech_synthesis import Voice
+from cl_core.engine_options import EngineOptions
 from cl_core.losses import clip_loss, symile
 from cl_multimodal.data.shapes import COLORS, SHAPES, random_scenes, render_scene
 from cl_multimodal.spoken_captions import DEFAULT_VOICES, N_MELS, spoken_log_mels
@@ -216,12 +217,16 @@ def _objective(
     scale: Tensor,
     negatives: str,
     generator: torch.Generator,
+    gather: bool = False,
 ) -> Tensor:
     if method == "symile":
         return symile(
             *reps, logit_scale=scale, negatives=negatives, normalize=False, generator=generator
         )
-    return sum(clip_loss(x, y, scale, normalize=False) for x, y in itertools.combinations(reps, 2))
+    return sum(
+        clip_loss(x, y, scale, normalize=False, gather=gather)
+        for x, y in itertools.combinations(reps, 2)
+    )
 
 
 def _scores(method: str, first: Tensor, second: Tensor, candidates: Tensor) -> Tensor:
@@ -284,7 +289,8 @@ def train_and_score_spoken(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not isinstance(config, SpokenSymileConfig):
         raise TypeError(f"config must be a SpokenSymileConfig, got {type(config).__name__}")
-    from tqdm.auto import tqdm
+    from cl_core.training import fit_objective, gather_negatives
+    from cl_core.training.replay import ReplayBatches
 
     bank = spoken_clip_bank(cache_dir, progress=progress)
     rng = np.random.default_rng(config.seed)
@@ -293,20 +299,36 @@ def train_and_score_spoken(
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = SpokenSymileTowers(WordVocabulary.build(train.texts), config.dim)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    loss = torch.tensor(float("nan"))
-    for _ in tqdm(range(config.epochs), desc=f"spoken {method}", disable=not progress):
-        model.train()
-        order = torch.randperm(config.train_size, generator=generator)
-        for start in range(0, config.train_size - config.batch_size + 1, config.batch_size):
-            index = order[start : start + config.batch_size]
-            reps = model(
-                train.images[index],
-                tuple(train.texts[i] for i in index.tolist()),
-                bank[train.audio_index[index]],
-            )
-            loss = _objective(method, reps, model.log_scale.exp(), config.negatives, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    return {**zero_shot_accuracy(model, method, test, bank), "final_loss": loss.item()}
+    last = {"loss": torch.tensor(float("nan"))}
+
+    def objective(model: SpokenSymileTowers, index: Tensor) -> Tensor:
+        reps = model(
+            train.images[index],
+            tuple(train.texts[i] for i in index.tolist()),
+            bank[train.audio_index[index]],
+        )
+        loss = _objective(
+            method, reps, model.log_scale.exp(), config.negatives, generator, gather_negatives()
+        )
+        last["loss"] = loss.detach()
+        return loss
+
+    batches = ReplayBatches(
+        config.train_size,
+        config.batch_size,
+        lambda: torch.randperm(config.train_size, generator=generator),
+        generators=(generator,),
+    )
+    model.train()
+    fit_objective(
+        model,
+        objective,
+        batches,
+        epochs=config.epochs,
+        lr=config.lr,
+        weight_decay=0.01,
+        engine=EngineOptions(accelerator="cpu", seed=config.seed),
+        progress=progress,
+        callbacks=[batches.tracker()],
+    )
+    return {**zero_shot_accuracy(model, method, test, bank), "final_loss": last["loss"].item()}

@@ -69,6 +69,7 @@ def cl2l_loss(
     *,
     label_smoothing: float = 0.0,
     local_label_smoothing: float = 0.1,
+    gather: bool = False,
 ) -> Tensor:
     """The CL2L loss: global CLIP plus local CLIP terms of augmented views (see module docstring).
 
@@ -81,6 +82,8 @@ def cl2l_loss(
         logit_scale: CLIP's multiplier t > 0 (shared by global and local terms).
         label_smoothing: smoothing of the global term, in [0, 1).
         local_label_smoothing: smoothing of the local terms, in [0, 1) (paper: 0.1).
+        gather: data-parallel training: every CLIP term scores the local rows against the other
+            modality of every process (:func:`cl_core.losses.clip_loss`).
 
     Returns:
         A scalar.
@@ -98,10 +101,14 @@ def cl2l_loss(
     ):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), got {value}")
-    total = clip_loss(image, text, logit_scale, label_smoothing=label_smoothing)
+    total = clip_loss(image, text, logit_scale, label_smoothing=label_smoothing, gather=gather)
     for local_image, local_text in zip(image_local, text_local, strict=True):
         total = total + clip_loss(
-            local_image, local_text, logit_scale, label_smoothing=local_label_smoothing
+            local_image,
+            local_text,
+            logit_scale,
+            label_smoothing=local_label_smoothing,
+            gather=gather,
         )
     return total / (1 + image_local.shape[0])
 
@@ -168,6 +175,8 @@ class CL2LLoss(nn.Module):
         image_views: Tensor,
         text_views: Tensor,
         logit_scale: float | Tensor,
+        *,
+        gather: bool = False,
     ) -> Tensor:
         _check_pair(image_views, text_views, 3, ("image_views", "text_views"))
         return cl2l_loss(
@@ -178,6 +187,7 @@ class CL2LLoss(nn.Module):
             logit_scale,
             label_smoothing=self.label_smoothing,
             local_label_smoothing=self.local_label_smoothing,
+            gather=gather,
         )
 
 

@@ -95,7 +95,9 @@ class SSLTwoTowerModel(TwoTowerModel):
             torch.stack([self.image_tower(v) for v in view_images]) if view_images else empty
         )
         text_views = torch.stack([self.text_tower(v) for v in view_texts]) if view_texts else empty
-        total = self.cl2l(image, text, image_views, text_views, self.logit_scale)
+        total = self.cl2l(
+            image, text, image_views, text_views, self.logit_scale, gather=self.gather
+        )
         if self.siamlip is not None:
             total = total + self.siamlip_weight * self.siamlip(image, text)
         return total

@@ -1,8 +1,11 @@
 """The work behind ``cl-train multimodal`` (imported only when the command runs).
 
-Writes to OUT: ``checkpoints/last.pt`` after every epoch (atomic replace; ``--resume`` continues
-from it), ``model.pt`` (the final weights), ``metrics.json`` (held-out retrieval and, for labelled
-data, zero-shot accuracy) and ``config.json``.
+Trains through the kernel's engine (:func:`cl_multimodal.clip_training.train_two_tower`), so every
+engine option applies: ``--accelerator``/``--devices``/``--num-nodes``/``--strategy`` (several
+processes contrast one global batch unless ``--local-negatives``), ``--precision``, and
+checkpoints in ``OUT/checkpoints`` (``last.ckpt`` after every epoch, ``--checkpoint-every`` steps
+too; ``--resume`` continues from them). Rank 0 writes ``config.json``, ``model.pt`` (the final
+weights) and ``metrics.json`` (held-out retrieval and, for labelled data, zero-shot accuracy).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.cli import UserFacingError, engine_options, prepare_out_dir
 from cl_core.io import atomic_torch_save, atomic_write_text
 
 #: Output width of both towers (the CL2L / SiamLIP projectors need it).
@@ -21,16 +24,6 @@ TOWER_DIM = 128
 
 def _write_json(data: dict[str, Any], path: Path) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def _check_single_process(args: argparse.Namespace) -> None:
-    if args.devices not in ("auto", 1) or args.num_nodes != 1 or args.strategy != "auto":
-        raise UserFacingError(
-            "cl-train multimodal trains in one process; --devices, --num-nodes and --strategy "
-            "must keep their defaults"
-        )
-    if args.accelerator not in ("auto", "cpu"):
-        raise UserFacingError(f"--accelerator {args.accelerator}: only cpu is supported here")
 
 
 def _load_data(args: argparse.Namespace):
@@ -52,14 +45,19 @@ def _load_data(args: argparse.Namespace):
 def train_from_args(args: argparse.Namespace) -> int:
     """Train, evaluate and save; returns the exit status."""
     import torch
+    from lightning.pytorch.utilities import rank_zero_only
 
+    from cl_core.training import check_engine
     from cl_multimodal.clip_training import ClipTrainConfig, train_two_tower
     from cl_multimodal.evaluation import retrieval_metrics, zero_shot_metrics
     from cl_multimodal.ssl_two_tower import SSLTwoTowerModel
     from cl_multimodal.towers.factory import build_image_tower, build_text_tower
     from cl_multimodal.two_tower import TwoTowerModel
 
-    _check_single_process(args)
+    engine = engine_options(args)
+    check_engine(engine)
+    if engine.resume not in (None, "last") and not Path(engine.resume).is_file():
+        raise UserFacingError(f"--resume: no checkpoint at {engine.resume}")
     if not 0.0 < args.test_fraction < 1.0:
         raise UserFacingError(f"--test-fraction must lie in (0, 1), got {args.test_fraction}")
     out = prepare_out_dir(args.out)
@@ -68,13 +66,6 @@ def train_from_args(args: argparse.Namespace) -> int:
         train, test = pairs.split(args.test_fraction, seed=args.seed)
     except ValueError as error:
         raise UserFacingError(f"{args.data}: {error}") from None
-    checkpoint = out / "checkpoints" / "last.pt"
-    state = None
-    if args.resume is not None:
-        path = checkpoint if args.resume == "last" else Path(args.resume)
-        if not path.is_file():
-            raise UserFacingError(f"--resume: no checkpoint at {path}")
-        state = torch.load(path, weights_only=False)
     torch.manual_seed(args.seed)
     image_tower = build_image_tower(args.image_tower, out_dim=TOWER_DIM)
     text_tower = build_text_tower(args.text_tower, train.captions, out_dim=TOWER_DIM)
@@ -109,15 +100,23 @@ def train_from_args(args: argparse.Namespace) -> int:
         "test_pairs": len(test),
         "data_card": pairs.card,
         **{key: getattr(config, key) for key in ("epochs", "batch_size", "lr", "seed")},
+        "engine": {
+            key: getattr(engine, key)
+            for key in (
+                "accelerator",
+                "devices",
+                "num_nodes",
+                "strategy",
+                "precision",
+                "local_negatives",
+            )
+        },
     }
-    _write_json(settings, out / "config.json")
-
-    def save_checkpoint(epoch: int, training_state: dict[str, Any]) -> None:
-        atomic_torch_save(training_state, checkpoint)
-
-    stats = train_two_tower(
-        model, train, config, progress=True, state=state, on_epoch_end=save_checkpoint
-    )
+    if rank_zero_only.rank == 0:
+        _write_json(settings, out / "config.json")
+    stats = train_two_tower(model, train, config, progress=True, engine=engine, out_dir=out)
+    if rank_zero_only.rank != 0:
+        return 0
     metrics = retrieval_metrics(model, test)
     if prompts is not None:
         metrics.update(zero_shot_metrics(model, test, prompts))

@@ -2,7 +2,9 @@
 
 Radford et al., "Learning Transferable Visual Models From Natural Language Supervision", ICML
 2021, arXiv:2103.00020. The loss is the kernel's :class:`cl_core.losses.CLIPLoss`, which owns the
-learnable log logit scale (initialised at log(1/0.07), clipped at 100).
+learnable log logit scale (initialised at log(1/0.07), clipped at 100). Under data-parallel
+training the trainer sets :attr:`TwoTowerModel.gather` (``cl_core.training.gather_negatives``), so
+each process scores its rows against the other modality of every process: one global batch.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ class TwoTowerModel(nn.Module):
         self.image_tower = image_tower
         self.text_tower = text_tower
         self.criterion = CLIPLoss(label_smoothing=label_smoothing)
+
+    @property
+    def gather(self) -> bool:
+        """Whether the loss gathers the other modality across processes (data parallelism)."""
+        return self.criterion.gather
+
+    @gather.setter
+    def gather(self, value: bool) -> None:
+        self.criterion.gather = bool(value)
 
     @property
     def logit_scale(self) -> Tensor:

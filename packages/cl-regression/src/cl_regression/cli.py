@@ -1,7 +1,8 @@
 """``cl-train regression``: train a contrastive (or plain) regressor on any CSV table.
 
 Registration imports only the standard library and :mod:`cl_core.cli`; torch is imported when the
-command runs.
+command runs. The engine options (``--accelerator``, ``--devices``, ``--precision``, ``--out``,
+``--seed``...) are the shared ones of :func:`cl_core.cli.add_common_args`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
+from cl_core.cli import add_common_args, positive_float, positive_int, run_with_user_errors
 
 METHOD_CHOICES = ("supremix", "supcon", "rnc", "l1", "l2")
 
@@ -28,18 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=METHOD_CHOICES, default="supremix", help="method")
     parser.add_argument("--csv", type=Path, required=True, metavar="FILE", help="CSV with header")
     parser.add_argument("--target", required=True, metavar="COLUMN", help="numeric target column")
-    parser.add_argument(
-        "--out", type=Path, default=Path(f"cl-train-runs/{timestamp()}"), help="output folder"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--epochs", type=positive_int, default=60, help="epochs (default: 60)")
+    add_common_args(parser, epochs=60, batch_size=None, lr=1e-3)
     parser.add_argument(
         "--batch-size",
         type=positive_int,
         default=None,
-        help="batch size (default: the method's; SupReMix 256, SupCon 64, others 128)",
+        help="batch size per process (default: the method's; SupReMix 256, SupCon 64, others 128)",
     )
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
     parser.add_argument(
         "--num-bins", type=positive_int, default=30, help="label bins for positives (default: 30)"
     )

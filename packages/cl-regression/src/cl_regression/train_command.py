@@ -1,4 +1,8 @@
-"""The work behind ``cl-train regression`` (imports torch; loaded only when the command runs)."""
+"""The work behind ``cl-train regression`` (imports torch; loaded only when the command runs).
+
+Under ``--devices N`` every process runs this command (Lightning starts them) and trains one global
+batch; only rank 0 writes ``model.pt`` and ``metrics.json``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,33 @@ import json
 
 import torch
 
-from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.cli import UserFacingError, engine_options, prepare_out_dir, refuse_engine_options
+from cl_core.distributed import rank
 from cl_regression.data.csv_table import TableError, load_csv_table
 from cl_regression.data.regimes import make_regime_split
 from cl_regression.evaluation import distance_spearman, regional_mae
-from cl_regression.training import TrainConfig, fit_regressor
+from cl_regression.training import SINGLE_PROCESS_METHODS, TrainConfig, fit_regressor
 
 
 def train_from_args(args: argparse.Namespace) -> int:
     """Train on ``args.csv``, write ``model.pt`` and ``metrics.json`` to ``args.out``; return 0."""
+    from cl_core.training.engine import check_engine
+
+    refuse_engine_options(
+        args,
+        "cl-train regression trains two short in-memory fits and keeps no checkpoints",
+        "resume",
+        "checkpoint_every",
+    )
+    if args.method in SINGLE_PROCESS_METHODS:
+        refuse_engine_options(
+            args,
+            f"{args.method}'s loss has no multi-process (gathered) form; it trains on one process",
+            "devices",
+            "num_nodes",
+        )
+    engine = engine_options(args)
+    check_engine(engine)
     try:
         table = load_csv_table(args.csv, args.target)
     except TableError as error:
@@ -38,8 +60,10 @@ def train_from_args(args: argparse.Namespace) -> int:
         finetune_epochs=args.finetune_epochs,
     )
     fitted = fit_regressor(
-        args.method, features[train], targets[train], config=config, seed=args.seed
+        args.method, features[train], targets[train], config=config, seed=args.seed, engine=engine
     )
+    if rank() != 0:
+        return 0
     metrics = regional_mae(fitted.predict(features[test]), targets[test], targets[train])
     if len(test) >= 3:
         metrics["spearman"] = distance_spearman(fitted.embed(features[test]), targets[test])

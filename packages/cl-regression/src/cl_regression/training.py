@@ -1,4 +1,20 @@
-"""Train a regressor with one of the compared methods (plain torch loop: small data, one process).
+"""Train a regressor with one of the compared methods through the kernel's engine.
+
+Both phases, contrastive pre-training and L1 (or L2) regression, are one
+:func:`cl_core.training.fit_objective` each: Lightning owns the optimisation loop (AdamW at a
+constant learning rate, as before), the accelerator, mixed precision and data-parallel processes.
+The batches are those of the method's own schedule: one shuffled permutation of the rows per epoch,
+drawn from the seeded generator that also draws the views' noise and SupReMix's mixtures, a last
+batch of one row merged into the one before.
+
+Data-parallel runs (``engine.devices`` > 1) are one global batch (the batch size is per process:
+W processes train as one at W times the batch): every process draws the same global batch and its
+noise, encodes its own share of the rows, and scales its share of the loss so
+that the averaged gradients equal those of one process on the whole batch; SupCon scores its local
+anchors against the views gathered from every process (``gather=``, unless
+``engine.local_negatives``). SupReMix and Rank-N-Contrast compare every row with every other row
+of the batch through sampled mixtures and rank sets that have no gathered form yet, so they train
+on one process only (:func:`fit_regressor` refuses more).
 
 Protocol (SupReMix, arXiv:2309.16633, following SupCon, arXiv:2004.11362): a contrastive method
 pre-trains the encoder through a projection head (the loss sees the head's output; the head is
@@ -17,6 +33,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -25,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.distributed import rank, world_size
+from cl_core.engine_options import DEFAULT_ENGINE, EngineOptions
 from cl_core.evaluation import frozen_features
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import supcon
@@ -35,6 +54,8 @@ from cl_regression.losses import rank_n_contrast_loss, supremix_loss
 
 METHODS: tuple[str, ...] = ("supremix", "supcon", "rnc", "l1", "l2")
 CONTRASTIVE_METHODS: tuple[str, ...] = ("supremix", "supcon", "rnc")
+#: Methods whose loss has no gathered (multi-process) form: they train on one process.
+SINGLE_PROCESS_METHODS: tuple[str, ...] = ("supremix", "rnc")
 #: Used when ``TrainConfig.temperature`` / ``batch_size`` is None. SupReMix's 0.1 / 256 and SupCon's
 #: 0.07 / 64 had the lowest mean validation MAE over a temperature x batch-size grid on five real
 #: benchmark rows (validation rows only; the project README lists every try); the papers' 0.07
@@ -235,6 +256,7 @@ def fit_regressor(
     config: TrainConfig | None = None,
     seed: int = 0,
     probe_targets: np.ndarray | None = None,
+    engine: EngineOptions = DEFAULT_ENGINE,
 ) -> TrainedRegressor:
     """Train ``method`` on (N, F) ``features`` and (N,) ``targets``; return the fitted regressor.
 
@@ -246,6 +268,8 @@ def fit_regressor(
         config: hyper-parameters; defaults to :class:`TrainConfig`.
         seed: seed of initialisation, batching, views and mixtures.
         probe_targets: if given, the linear L1 regressor is fitted on these instead (transfer).
+        engine: accelerator, processes, precision of the training (its seed is replaced by
+            ``seed``); several processes train one global batch.
 
     Returns:
         A :class:`TrainedRegressor` predicting ``probe_targets`` if given, else ``targets``.
@@ -268,9 +292,14 @@ def fit_regressor(
         raise ValueError(
             f"probe_targets must have shape {targets.shape}, got {np.shape(probe_targets)}"
         )
+    if method in SINGLE_PROCESS_METHODS and engine.world_size_hint() > 1:
+        raise ValueError(
+            f"method {method!r} trains on one process (its loss has no gathered form), got "
+            f"engine with {engine.world_size_hint()} processes"
+        )
     config = config or TrainConfig()
     with torch_threads(1):
-        return _fit(method, features, targets, config, seed, probe_targets)
+        return _fit(method, features, targets, config, seed, probe_targets, engine)
 
 
 def _fit(
@@ -280,8 +309,10 @@ def _fit(
     config: TrainConfig,
     seed: int,
     probe_targets: np.ndarray | None,
+    engine: EngineOptions,
 ) -> TrainedRegressor:
     """Body of :func:`fit_regressor` after validation."""
+    engine = engine.with_changes(seed=seed)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     feature_scaler = Standardizer.fit(features, columnwise=config.encoder == "mlp")
@@ -299,7 +330,9 @@ def _fit(
 
     start = time.perf_counter()
     if method in CONTRASTIVE_METHODS:
-        samples_seen = _pretrain_contrastive(method, encoder, rows, y, config, generator)
+        samples_seen = _pretrain_contrastive(
+            method, encoder, rows, y, config, generator, engine=engine
+        )
         head = _fit_linear_l1(encoder, rows, y, config.probe_alpha)
         if config.protocol == "finetune" and config.finetune_epochs > 0:
             samples_seen += _train_end_to_end(
@@ -312,6 +345,7 @@ def _fit(
                 config.finetune_epochs,
                 config.batch_size_for("l1"),
                 generator,
+                engine=engine,
             )
     else:
         samples_seen = _train_end_to_end(
@@ -324,6 +358,7 @@ def _fit(
             config.end_to_end_epochs,
             config.batch_size_for(method),
             generator,
+            engine=engine,
         )
     target_scaler = pretrain_scaler
     if probe_targets is not None:
@@ -352,6 +387,49 @@ def _batches(num_rows: int, batch_size: int, generator: torch.Generator) -> list
     return batches
 
 
+class _EpochBatches:
+    """The training loader: :func:`_batches` of a fresh permutation at every pass.
+
+    ``batch_size`` rows per process: every process draws the same global batches of
+    ``W * batch_size`` rows (one seeded generator each, in step), so the noise of the views, also
+    drawn from it, is the same on every process too.
+    """
+
+    def __init__(self, num_rows: int, batch_size: int, generator: torch.Generator) -> None:
+        self.num_rows = num_rows
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self) -> int:
+        batch_size = self.batch_size * world_size()
+        count = -(-self.num_rows // batch_size)
+        tail = self.num_rows - (count - 1) * batch_size
+        return count - 1 if count > 1 and tail < 2 else count
+
+    def __iter__(self) -> Iterator[Tensor]:
+        # A generator: Lightning calls iter() once to check the loader; only a pass draws.
+        yield from _batches(self.num_rows, self.batch_size * world_size(), self.generator)
+
+
+def _own_rows(count: int) -> slice:
+    """This process's rows of a global batch of ``count`` rows (all of them on one process)."""
+    processes = world_size()
+    if processes == 1:
+        return slice(None)
+    here = rank()
+    return slice(count * here // processes, count * (here + 1) // processes)
+
+
+def _share_of_mean(local_sum: Tensor, global_count: int) -> Tensor:
+    """This process's loss when the loss is a mean over ``global_count`` terms of every process.
+
+    Data-parallel training averages the processes' gradients, so each contributes ``W`` times its
+    share of the global mean: the average of ``W * local_sum / global_count`` over the ``W``
+    processes is the mean over the whole batch, whatever the local sizes.
+    """
+    return local_sum * (world_size() / global_count)
+
+
 def _contrastive_loss(
     method: str,
     embeddings: Tensor,
@@ -359,14 +437,26 @@ def _contrastive_loss(
     bins: Tensor,
     config: TrainConfig,
     generator: torch.Generator,
+    *,
+    gather: bool = False,
+    global_count: int | None = None,
 ) -> Tensor:
-    """Loss of (V, B, D) view embeddings with (B,) standardised targets and label bins."""
+    """Loss of (V, B, D) view embeddings with (B,) standardised targets and label bins.
+
+    ``gather`` / ``global_count`` (SupCon only): score the local views against those of every
+    process and return this process's share of the mean over the ``global_count`` rows.
+    """
     num_views, batch, dim = embeddings.shape
     temperature = (
         config.temperature if config.temperature is not None else DEFAULT_TEMPERATURE[method]
     )
     if method == "supcon":
-        return supcon(embeddings.transpose(0, 1), bins, temperature)
+        if global_count is None:
+            return supcon(embeddings.transpose(0, 1), bins, temperature)
+        total = supcon(
+            embeddings.transpose(0, 1), bins, temperature, gather=gather, reduction="sum"
+        )
+        return _share_of_mean(total, num_views * global_count)
     flat = embeddings.reshape(num_views * batch, dim)
     flat_targets = targets.repeat(num_views)
     if method == "rnc":
@@ -390,30 +480,60 @@ def _pretrain_contrastive(
     targets: Tensor,
     config: TrainConfig,
     generator: torch.Generator,
+    *,
+    engine: EngineOptions = DEFAULT_ENGINE,
 ) -> int:
     """Contrastive pre-training on two noisy views per row through a projection head (dropped
     afterwards, as in SupCon); returns the number of rows seen."""
+    from cl_core.training.engine import gather_negatives
+
     bins = assign_bins(targets, bin_edges(targets, config.num_bins, config.binning))
     projection = ProjectionMLP(config.embedding_dim, config.embedding_dim, norm="none")
-    optimizer = torch.optim.AdamW(
-        [*encoder.parameters(), *projection.parameters()],
-        lr=config.learning_rate,
-        weight_decay=config.weight_decay,
-    )
+    model = nn.ModuleDict({"encoder": encoder, "projection": projection})
     seen = 0
-    encoder.train()
-    for _ in range(config.epochs):
-        for index in _batches(len(rows), config.batch_size_for(method), generator):
-            views = noisy_views(rows[index], 2, config.noise_std, generator)
-            features = encoder(views.reshape(-1, rows.shape[1]))
-            embeddings = projection(features).reshape(2, len(index), -1)
-            loss = _contrastive_loss(
-                method, embeddings, targets[index], bins[index], config, generator
+
+    def objective(model: nn.Module, index: Tensor) -> Tensor:
+        nonlocal seen
+        index = index.cpu()
+        seen += len(index)
+        views = noisy_views(rows[index], 2, config.noise_std, generator)
+        device = next(model.parameters()).device
+        if world_size() == 1:
+            features = model["encoder"](views.reshape(-1, rows.shape[1]).to(device))
+            embeddings = model["projection"](features).reshape(2, len(index), -1)
+            return _contrastive_loss(
+                method,
+                embeddings,
+                targets[index].to(device),
+                bins[index].to(device),
+                config,
+                generator,
             )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            seen += len(index)
+        own = _own_rows(len(index))
+        local = views[:, own]
+        features = model["encoder"](local.reshape(-1, rows.shape[1]).to(device))
+        embeddings = model["projection"](features).reshape(2, local.shape[1], -1)
+        return _contrastive_loss(
+            method,
+            embeddings,
+            targets[index][own].to(device),
+            bins[index][own].to(device),
+            config,
+            generator,
+            gather=gather_negatives(engine.local_negatives),
+            global_count=len(index),
+        )
+
+    _engine_fit(
+        model,
+        objective,
+        rows,
+        config.batch_size_for(method),
+        config,
+        config.epochs,
+        engine,
+        generator,
+    )
     return seen
 
 
@@ -427,26 +547,55 @@ def _train_end_to_end(
     epochs: int,
     batch_size: int,
     generator: torch.Generator,
+    *,
+    engine: EngineOptions = DEFAULT_ENGINE,
 ) -> int:
     """Regression of the targets with an L1 or L2 loss for ``epochs`` in batches of
     ``batch_size``; returns the rows seen."""
     regression_loss = F.l1_loss if method == "l1" else F.mse_loss
     head.requires_grad_(True)
-    parameters = [*encoder.parameters(), *head.parameters()]
-    optimizer = torch.optim.AdamW(
-        parameters, lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    model = nn.ModuleDict({"encoder": encoder, "head": head})
     seen = 0
-    encoder.train()
-    for _ in range(epochs):
-        for index in _batches(len(rows), batch_size, generator):
-            views = noisy_views(rows[index], 1, config.noise_std, generator)[0]
-            loss = regression_loss(head(encoder(views)).squeeze(1), targets[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            seen += len(index)
+
+    def objective(model: nn.Module, index: Tensor) -> Tensor:
+        nonlocal seen
+        index = index.cpu()
+        seen += len(index)
+        views = noisy_views(rows[index], 1, config.noise_std, generator)[0]
+        device = next(model.parameters()).device
+        own = _own_rows(len(index))
+        predictions = model["head"](model["encoder"](views[own].to(device))).squeeze(1)
+        wanted = targets[index][own].to(device)
+        if world_size() == 1:
+            return regression_loss(predictions, wanted)
+        return _share_of_mean(regression_loss(predictions, wanted, reduction="sum"), len(index))
+
+    _engine_fit(model, objective, rows, batch_size, config, epochs, engine, generator)
     return seen
+
+
+def _engine_fit(
+    model: nn.Module,
+    objective: Callable[[nn.Module, Tensor], Tensor],
+    rows: Tensor,
+    batch_size: int,
+    config: TrainConfig,
+    epochs: int,
+    engine: EngineOptions,
+    generator: torch.Generator,
+) -> None:
+    """``epochs`` passes of AdamW at a constant learning rate over :class:`_EpochBatches`."""
+    from cl_core.training.engine import fit_objective
+
+    fit_objective(
+        model,
+        objective,
+        _EpochBatches(len(rows), batch_size, generator),
+        epochs=epochs,
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        engine=engine,
+    )
 
 
 def fit_linear_l1(features: Tensor, targets: Tensor, *, alpha: float = 0.0) -> nn.Linear:

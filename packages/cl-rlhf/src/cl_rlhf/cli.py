@@ -1,11 +1,16 @@
 """``cl-train rlhf``: train a reward model on any chosen/rejected JSON Lines file.
 
 Registration imports only the standard library and :mod:`cl_core.cli`; the training code (torch,
-transformers) is imported when the command runs.
+transformers) is imported when the command runs. The engine options are the shared ones
+(:func:`cl_core.cli.add_common_args`). ``--backbone finetune`` honours all of them (several
+devices, checkpoints, ``--resume``); ``--backbone frozen`` fits many small heads on cached
+features in seconds, on one process, and refuses ``--devices``, ``--num-nodes``, ``--strategy``,
+``--resume`` and ``--checkpoint-every``.
 
 Example:
     cl-train rlhf --method flip --pairs pairs.jsonl --out runs/rm-flip
     cl-train rlhf --backbone finetune --finetune-layers 2 --pairs pairs.jsonl --out runs/rm-ft
+    cl-train rlhf --backbone finetune --pairs pairs.jsonl --out runs/rm-ft --resume
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
+from cl_core.cli import add_common_args, positive_float, positive_int, run_with_user_errors
 
 PROG = "cl-train rlhf"
 METHOD_CHOICES = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
@@ -69,12 +74,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help='JSON Lines (.jsonl or .jsonl.gz), one {"chosen": ..., "rejected": ...} per line',
     )
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(f"cl-train-runs/{timestamp()}"),
-        help="run folder (default: ./cl-train-runs/<timestamp>)",
-    )
-    parser.add_argument(
         "--encoder",
         type=Path,
         default=None,
@@ -123,15 +122,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=0.0,
         help="inject label flips into this share of the training pairs (default: 0)",
     )
+    add_common_args(parser, epochs=None, batch_size=64, lr=1e-3)
+    # --epochs is the package's own: its default depends on --backbone.
     parser.add_argument(
         "--epochs",
         type=positive_int,
         default=None,
-        help="default: 10 (frozen), 2 (finetune)",
+        help=f"default: {DEFAULT_EPOCHS['frozen']} (frozen), {DEFAULT_EPOCHS['finetune']} "
+        "(finetune)",
     )
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="default: 0.001")
-    parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument(
         "--ensemble-size",
         type=positive_int,
@@ -171,4 +170,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the sub-command; a bad input prints one line and returns exit status 2."""
     from cl_rlhf.train_command import train_from_args
 
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.backbone]
     return run_with_user_errors(PROG, lambda: train_from_args(args))

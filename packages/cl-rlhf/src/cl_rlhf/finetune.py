@@ -13,8 +13,12 @@ with optional per-pair margins :math:`m`, soft labels, and the SimCSE / SwAV aux
 head's hidden layer (:func:`cl_rlhf.training.pair_loss`). The encoder gets its own, smaller
 learning rate. Texts are truncated from the left, as in :mod:`cl_rlhf.encoding`.
 
-A run keeps ``finetune-checkpoint.pt`` in its folder after every epoch (model, optimizer, epoch)
-and resumes from it; :meth:`RewardModel.save` writes the encoder in Hugging Face format
+Training runs on the kernel's engine (:func:`cl_core.training.fit_objective` with a run folder):
+Lightning checkpoints to ``run_dir/checkpoints/`` after every epoch (and every
+``checkpoint_every`` steps) and continues from one with ``resume="last"`` (``cl-train rlhf
+--resume``), exactly, mid-epoch included; data-parallel processes share the pairs of every step
+and the auxiliaries use the global batch. :meth:`RewardModel.save` writes the encoder in Hugging
+Face format
 (``encoder/``, loadable with ``transformers.AutoModel``) and the head's state dict
 (``reward_head.pt``); :func:`load_reward_model` reads both back.
 """
@@ -27,12 +31,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from cl_core.io import atomic_torch_save
+from cl_core.engine_options import EngineOptions
 from cl_rlhf.encoding import default_encoder_path
 from cl_rlhf.features import RESPONSE_MAX_LENGTH
 from cl_rlhf.losses import SwAVLoss
@@ -40,9 +44,11 @@ from cl_rlhf.reward_head import RewardHead
 from cl_rlhf.training import HeadTrainConfig, pair_loss
 
 if TYPE_CHECKING:
+    from lightning.pytorch.callbacks import Callback
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-CHECKPOINT_NAME = "finetune-checkpoint.pt"
+#: The default engine of a fine-tuning run: one device (a GPU when there is one).
+FINETUNE_ENGINE = EngineOptions(devices=1)
 HEAD_FILE = "reward_head.pt"
 ENCODER_FOLDER = "encoder"
 
@@ -148,7 +154,7 @@ class RewardModel(nn.Module):
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
-        )
+        ).to(self.encoder.device)
         hidden = self.encoder(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
@@ -248,6 +254,16 @@ def load_reward_model(folder: str | os.PathLike[str]) -> RewardModel:
     return RewardModel(encoder, tokenizer, head, saved["max_length"]).eval()
 
 
+class FinetunedRewardModel(nn.Module):
+    """The trained parameters of a fine-tuning run: the :class:`RewardModel` and, for the SwAV
+    auxiliary, its prototypes (``swav`` is None otherwise)."""
+
+    def __init__(self, model: RewardModel, swav: SwAVLoss | None) -> None:
+        super().__init__()
+        self.reward_model = model
+        self.swav = swav
+
+
 def finetune_reward_model(
     chosen: Sequence[str],
     rejected: Sequence[str],
@@ -259,28 +275,35 @@ def finetune_reward_model(
     margin: Tensor | None = None,
     label_smoothing: Tensor | None = None,
     seed: int = 0,
+    engine: EngineOptions = FINETUNE_ENGINE,
     progress: bool = True,
 ) -> RewardModel:
     """Train encoder and head jointly so that chosen texts score above rejected ones.
 
-    After every epoch the model, optimizer and epoch go to ``run_dir/finetune-checkpoint.pt``
-    (atomically); a later call with the same folder and settings (``head.epochs`` may grow)
-    resumes after the last finished epoch. Pair order is drawn per epoch from ``seed``, so a
-    resumed run visits the pairs in the same order as an uninterrupted one.
+    Lightning checkpoints the run to ``run_dir/checkpoints/`` after every epoch (and every
+    ``engine.checkpoint_every`` steps); with ``engine.resume="last"`` (or a checkpoint path) a
+    later call with the same settings (``head.epochs`` may grow) continues from it. The pair
+    order of epoch e is a permutation drawn from ``seed + 1 + e``, the last, smaller batch kept
+    on one process, and dropout is seeded per step, so a resumed run draws the same batches and
+    dropout masks as an uninterrupted one.
+    With W processes every step trains on ``W * head.batch_size`` pairs (each process takes its
+    block) and the contrastive auxiliaries use the global batch unless ``engine.local_negatives``.
 
     Args:
         chosen: the preferred texts (N,).
         rejected: the rejected texts (N,).
-        run_dir: folder of the checkpoint.
+        run_dir: folder of the checkpoints and logs.
         model_path: a local Hugging Face encoder folder; default the packaged MiniLM.
         finetune: encoder settings (default :class:`FinetuneConfig`).
-        head: head and loop settings: ``epochs``, ``batch_size``, ``learning_rate`` (head LR),
-            ``hidden_dim``, ``dropout``, the contrastive auxiliary (default
-            :class:`HeadTrainConfig`).
+        head: head and loop settings: ``epochs``, ``batch_size`` (per process),
+            ``learning_rate`` (head LR), ``hidden_dim``, ``dropout``, the contrastive auxiliary
+            (default :class:`HeadTrainConfig`).
         margin: optional per-pair margins (N,) inside the sigmoid.
         label_smoothing: optional per-pair soft labels (N,) in [0, 1].
         seed: seeds the head initialisation, the pair order and dropout.
-        progress: show a tqdm bar over the steps.
+        engine: devices, processes, precision, checkpoints and resume (default
+            :data:`FINETUNE_ENGINE`; ``engine.seed`` is replaced by ``seed``).
+        progress: show a progress bar over the steps.
 
     Returns:
         The trained :class:`RewardModel`, in eval mode.
@@ -289,7 +312,8 @@ def finetune_reward_model(
         ValueError: mismatched or empty texts, per-pair tensors of the wrong shape, a checkpoint
             written with other settings.
     """
-    from tqdm.auto import tqdm
+    from cl_core.training import fit_objective, gather_negatives
+    from cl_core.training.tail_loader import tail_index_loader
 
     if len(chosen) == 0 or len(chosen) != len(rejected):
         raise ValueError(
@@ -311,7 +335,23 @@ def finetune_reward_model(
         "num_pairs": num_pairs,
         "seed": seed,
     }
-    checkpoint_file = Path(run_dir) / CHECKPOINT_NAME
+
+    def objective(trained: FinetunedRewardModel, rows: Tensor) -> Tensor:
+        index = rows.tolist()
+        model = trained.reward_model
+        features = model.features([chosen[i] for i in index] + [rejected[i] for i in index])
+        return pair_loss(
+            model.head,
+            trained.swav,
+            features[: len(index)],
+            features[len(index) :],
+            head,
+            margin,
+            label_smoothing,
+            rows,
+            gather=gather_negatives(engine.local_negatives),
+        )
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_reward_model(model_path, finetune=finetune, head=head)
@@ -322,65 +362,53 @@ def finetune_reward_model(
         if swav is not None:
             head_parameters += list(swav.parameters())
         encoder_parameters = [p for p in model.encoder.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(
-            [
+        fit_objective(
+            FinetunedRewardModel(model, swav).train(),
+            objective,
+            tail_index_loader(num_pairs, head.batch_size, seed=seed + 1),
+            epochs=head.epochs,
+            weight_decay=head.weight_decay,
+            param_groups=[
                 {"params": encoder_parameters, "lr": finetune.encoder_lr},
                 {"params": head_parameters, "lr": head.learning_rate},
             ],
-            weight_decay=head.weight_decay,
+            engine=engine.with_changes(seed=seed),
+            out_dir=run_dir,
+            progress=progress,
+            callbacks=[_settings_guard(settings), _step_seeded_randomness(seed)],
         )
-        first_epoch = 0
-        if checkpoint_file.is_file():
-            state = torch.load(checkpoint_file, weights_only=True)
-            if state["settings"] != settings:
-                raise ValueError(
-                    f"{checkpoint_file} was written with other settings; use a new run folder"
-                )
-            model.load_state_dict(state["model"])
-            if swav is not None:
-                swav.load_state_dict(state["swav"])
-            optimizer.load_state_dict(state["optimizer"])
-            first_epoch = state["epoch"] + 1
-        steps_per_epoch = -(-num_pairs // head.batch_size)
-        bar = tqdm(
-            total=head.epochs * steps_per_epoch,
-            initial=first_epoch * steps_per_epoch,
-            desc="fine-tune reward model",
-            disable=not progress,
-        )
-        for epoch in range(first_epoch, head.epochs):
-            torch.manual_seed(seed + 1 + epoch)
-            order = torch.randperm(num_pairs)
-            model.train()
-            for start in range(0, num_pairs, head.batch_size):
-                rows = order[start : start + head.batch_size]
-                features = model.features(
-                    [chosen[i] for i in rows.tolist()] + [rejected[i] for i in rows.tolist()]
-                )
-                loss = pair_loss(
-                    model.head,
-                    swav,
-                    features[: len(rows)],
-                    features[len(rows) :],
-                    head,
-                    margin,
-                    label_smoothing,
-                    rows,
-                )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
-            atomic_torch_save(
-                {
-                    "settings": settings,
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "swav": None if swav is None else swav.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                },
-                checkpoint_file,
-            )
-        bar.close()
     return model.eval()
+
+
+def _settings_guard(settings: dict[str, Any]) -> Callback:
+    """A callback that stores the run's settings in every checkpoint and refuses to resume from a
+    checkpoint written with other settings."""
+    from lightning.pytorch.callbacks import Callback
+
+    class SettingsGuard(Callback):
+        def state_dict(self) -> dict[str, Any]:
+            return {"settings": settings}
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            if state_dict.get("settings") != settings:
+                raise ValueError(
+                    "the checkpoint to resume from was written with other settings; use a new "
+                    "run folder"
+                )
+
+    return SettingsGuard()
+
+
+def _step_seeded_randomness(seed: int) -> Callback:
+    """A callback that seeds torch before every step from ``(seed, step, rank)``, so dropout in a
+    resumed run draws what it drew in the uninterrupted one."""
+    from lightning.pytorch.callbacks import Callback
+
+    from cl_core.training.randomness import step_generator
+
+    class StepSeededRandomness(Callback):
+        def on_train_batch_start(self, trainer: Any, *_: Any) -> None:
+            step = step_generator(seed, trainer.global_step, trainer.global_rank)
+            torch.manual_seed(step.initial_seed())
+
+    return StepSeededRandomness()

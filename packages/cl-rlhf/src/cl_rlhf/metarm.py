@@ -24,6 +24,14 @@ default, first-order MAML) :math:`\\nabla_\\theta \\mathcal{L}_{BT}(\\theta')` i
 the ascent step. In this package the shifted samples are the two responses (k = 2) of
 *unlabelled* pairs from the shifted distribution: here, pairs with long responses while the
 labelled pairs have short ones (:func:`length_buckets`).
+
+Training runs on the kernel's engine (:func:`cl_core.training.fit_objective`): the whole meta step
+is one objective. The ascent is taken inside it with ``torch.autograd.grad``; the BT loss is
+evaluated at the lifted point with ``torch.func.functional_call``. For first-order MetaRM the
+ascent step enters the lifted point as a constant, :math:`\\theta' = \\theta + \\eta\\,
+\\mathrm{sg}(\\nabla J)`, so the engine's backward pass gives
+:math:`\\nabla_{\\theta'}\\mathcal{L}_{BT}(\\theta')` on :math:`\\theta`; for second order it is
+differentiated through. Lightning then takes the AdamW step as for any other objective.
 """
 
 from __future__ import annotations
@@ -34,10 +42,16 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from cl_core.engine_options import EngineOptions
 from cl_core.threads import torch_threads
 from cl_rlhf.losses import bradley_terry_loss
 from cl_rlhf.reward_head import RewardHead
-from cl_rlhf.training import HeadTrainConfig
+from cl_rlhf.training import (
+    HEAD_ENGINE,
+    HeadTrainConfig,
+    chained_order_loader,
+    continue_random_stream,
+)
 
 
 def metarm_objective(rewards: Tensor) -> Tensor:
@@ -92,8 +106,13 @@ def train_metarm_head(
     meta: MetaRMConfig | None = None,
     *,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> RewardHead:
     """Fit a :class:`RewardHead` with MetaRM steps (ascent on J, then BT at the lifted point).
+
+    Pairs are visited in the order of :func:`cl_rlhf.training.train_reward_head` (same ``seed``,
+    same batches); every step also draws ``shifted_batch_size`` shifted groups with replacement,
+    from the generator of the pair orders.
 
     Args:
         chosen: features of the preferred responses of the labelled pairs, shape (N, D).
@@ -103,9 +122,14 @@ def train_metarm_head(
             auxiliary is not used here).
         meta: the meta-step settings (default :class:`MetaRMConfig`).
         seed: seeds initialisation, sampling and dropout.
+        engine: accelerator and precision (default: one CPU process). One process only: the
+            ascent step is taken on each process's own shifted groups.
 
     Returns:
         The trained head, in eval mode.
+
+    Raises:
+        ValueError: bad shapes, or an engine with several processes.
 
     Example:
         >>> good, bad = torch.randn(32, 8) + 1, torch.randn(32, 8)
@@ -113,6 +137,8 @@ def train_metarm_head(
         >>> head(good).shape
         torch.Size([32])
     """
+    from cl_core.training import fit_objective
+
     if chosen.dim() != 2 or chosen.shape != rejected.shape or chosen.shape[0] < 1:
         raise ValueError(
             "chosen and rejected must be non-empty feature matrices of one shape (N, D), got "
@@ -122,51 +148,48 @@ def train_metarm_head(
         raise ValueError(
             f"shifted must have shape (P, k >= 2, {chosen.shape[1]}), got {tuple(shifted.shape)}"
         )
+    if engine.world_size_hint() > 1:
+        raise ValueError(
+            "train_metarm_head trains on one process (the ascent step is per process), got "
+            f"devices={engine.devices}, num_nodes={engine.num_nodes}"
+        )
     config = config if config is not None else HeadTrainConfig()
     meta = meta if meta is not None else MetaRMConfig()
-    num_pairs, num_groups = chosen.shape[0], shifted.shape[0]
+    num_groups = shifted.shape[0]
+    groups_per_step = min(meta.shifted_batch_size, num_groups)
     generator = torch.Generator().manual_seed(seed)
+
+    def objective(head: RewardHead, rows: Tensor) -> Tensor:
+        groups = torch.randint(num_groups, (groups_per_step,), generator=generator)
+        batch = shifted[groups].to(rows.device)
+        named = dict(head.named_parameters())
+        rewards = head(batch.flatten(0, 1)).view(batch.shape[0], batch.shape[1])
+        ascent = torch.autograd.grad(
+            metarm_objective(rewards), list(named.values()), create_graph=meta.second_order
+        )
+        lifted = {
+            name: param + meta.meta_lr * (step if meta.second_order else step.detach())
+            for (name, param), step in zip(named.items(), ascent, strict=True)
+        }
+        index = rows.cpu()
+        return bradley_terry_loss(
+            functional_call(head, lifted, (chosen[index].to(rows.device),)),
+            functional_call(head, lifted, (rejected[index].to(rows.device),)),
+        )
+
     with torch_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = RewardHead(chosen.shape[1], config.hidden_dim, config.dropout)
-        names = [name for name, _ in head.named_parameters()]
-        params = [param for _, param in head.named_parameters()]
-        optimizer = torch.optim.AdamW(
-            params, lr=config.learning_rate, weight_decay=config.weight_decay
+        fit_objective(
+            head,
+            objective,
+            chained_order_loader(chosen.shape[0], config.batch_size, generator),
+            epochs=config.epochs,
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            engine=engine.with_changes(seed=seed),
+            callbacks=[continue_random_stream()],
         )
-        head.train()
-        for _ in range(config.epochs):
-            order = torch.randperm(num_pairs, generator=generator)
-            for start in range(0, num_pairs, config.batch_size):
-                rows = order[start : start + config.batch_size]
-                groups = torch.randint(
-                    num_groups, (min(meta.shifted_batch_size, num_groups),), generator=generator
-                )
-                batch = shifted[groups]
-                rewards = head(batch.flatten(0, 1)).view(batch.shape[0], batch.shape[1])
-                ascent = torch.autograd.grad(
-                    metarm_objective(rewards), params, create_graph=meta.second_order
-                )
-                lifted = {
-                    name: param + meta.meta_lr * (step if meta.second_order else step.detach())
-                    for name, param, step in zip(names, params, ascent, strict=True)
-                }
-                if not meta.second_order:
-                    lifted = {
-                        name: value.detach().requires_grad_() for name, value in lifted.items()
-                    }
-                loss = bradley_terry_loss(
-                    functional_call(head, lifted, (chosen[rows],)),
-                    functional_call(head, lifted, (rejected[rows],)),
-                )
-                optimizer.zero_grad(set_to_none=True)
-                if meta.second_order:
-                    loss.backward()
-                else:
-                    grads = torch.autograd.grad(loss, list(lifted.values()))
-                    for param, grad in zip(params, grads, strict=True):
-                        param.grad = grad
-                optimizer.step()
     return head.eval()
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from cl_core.engine_options import EngineOptions
 from cl_rlhf.reward_head import RewardHead
 from cl_rlhf.strength import (
     PreferenceStrength,
@@ -39,7 +40,7 @@ from cl_rlhf.strength import (
     out_of_fold_margins,
     preference_strength,
 )
-from cl_rlhf.training import HeadTrainConfig, train_reward_head
+from cl_rlhf.training import HEAD_ENGINE, HeadTrainConfig, train_reward_head
 
 METHODS: tuple[str, ...] = ("bt", "flip", "smooth", "margin", "contrastive", "swav")
 AUXILIARY_METHODS: tuple[str, ...] = ("contrastive", "swav")
@@ -78,6 +79,7 @@ def fit_method(
     strength_folds: int | None = DEFAULT_STRENGTH_FOLDS,
     weakest_fraction: float | None = None,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> MethodFit:
     """Train one recipe of :data:`METHODS` on training-pair features.
 
@@ -95,6 +97,7 @@ def fit_method(
         weakest_fraction: ``flip``/``smooth`` treat this share of the weakest pairs as
             mislabelled; ``None`` treats the pairs with :math:`\\hat\\mu < 0`.
         seed: seed of the final head (the ensemble uses ``seed + 1000 + m``).
+        engine: accelerator, precision, processes of every head (default: one CPU process).
 
     Returns:
         The :class:`MethodFit`.
@@ -110,7 +113,9 @@ def fit_method(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     config = config if config is not None else HeadTrainConfig()
     if method == "bt":
-        return MethodFit(method, train_reward_head(chosen, rejected, config, seed=seed))
+        return MethodFit(
+            method, train_reward_head(chosen, rejected, config, seed=seed, engine=engine)
+        )
     if method in AUXILIARY_METHODS:
         if not contrastive_weight > 0:
             raise ValueError(f"contrastive_weight must be > 0, got {contrastive_weight}")
@@ -119,7 +124,9 @@ def fit_method(
             contrastive_weight=contrastive_weight,
             contrastive_loss="simcse" if method == "contrastive" else "swav",
         )
-        return MethodFit(method, train_reward_head(chosen, rejected, aux_config, seed=seed))
+        return MethodFit(
+            method, train_reward_head(chosen, rejected, aux_config, seed=seed, engine=engine)
+        )
     if strength is None:
         strength = estimate_strength(
             chosen,
@@ -128,6 +135,7 @@ def fit_method(
             ensemble_size,
             num_folds=strength_folds,
             seed=seed + 1000,
+            engine=engine,
         )
     if tuple(strength.mean.shape) != (chosen.shape[0],):
         raise ValueError(
@@ -145,6 +153,7 @@ def fit_method(
         margin=adjust.margin,
         label_smoothing=adjust.label_smoothing,
         seed=seed,
+        engine=engine,
     )
     suspects = adjust.suspects
     return MethodFit(method, head, strength, suspects)
@@ -201,16 +210,20 @@ def estimate_strength(
     *,
     num_folds: int | None = DEFAULT_STRENGTH_FOLDS,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> PreferenceStrength:
     """Preference strength of every pair from an ensemble of ``ensemble_size`` members.
 
     With ``num_folds`` set, margins are out of fold (:func:`cl_rlhf.strength.out_of_fold_margins`);
-    with ``None``, every member trains on all pairs and scores them in sample.
+    with ``None``, every member trains on all pairs and scores them in sample. ``engine`` trains
+    every member (default: one CPU process).
     """
     if num_folds is None:
-        heads = fit_reward_ensemble(chosen, rejected, ensemble_size, config, seed=seed)
+        heads = fit_reward_ensemble(
+            chosen, rejected, ensemble_size, config, seed=seed, engine=engine
+        )
         return preference_strength(ensemble_margins(heads, chosen, rejected))
     margins = out_of_fold_margins(
-        chosen, rejected, ensemble_size, config, num_folds=num_folds, seed=seed
+        chosen, rejected, ensemble_size, config, num_folds=num_folds, seed=seed, engine=engine
     )
     return preference_strength(margins)

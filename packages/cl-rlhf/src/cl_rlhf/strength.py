@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from cl_core.engine_options import EngineOptions
 from cl_core.validation import check_embeddings, check_finite
 from cl_rlhf.reward_head import RewardHead
-from cl_rlhf.training import HeadTrainConfig, reward_margins, train_reward_head
+from cl_rlhf.training import HEAD_ENGINE, HeadTrainConfig, reward_margins, train_reward_head
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def fit_reward_ensemble(
     config: HeadTrainConfig | None = None,
     *,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> list[RewardHead]:
     """Train ``num_models`` heads on the same pairs with seeds ``seed, seed + 1, ...``.
 
@@ -113,6 +115,7 @@ def fit_reward_ensemble(
         num_models: ensemble size M >= 2 (the paper uses 10).
         config: hyper-parameters of every head (default :class:`HeadTrainConfig`).
         seed: first seed.
+        engine: accelerator, precision, processes of every head (default: one CPU process).
 
     Returns:
         The M trained heads.
@@ -120,7 +123,7 @@ def fit_reward_ensemble(
     if num_models < 2:
         raise ValueError(f"num_models must be >= 2, got {num_models}")
     return [
-        train_reward_head(chosen, rejected, config, seed=seed + offset)
+        train_reward_head(chosen, rejected, config, seed=seed + offset, engine=engine)
         for offset in range(num_models)
     ]
 
@@ -133,6 +136,7 @@ def out_of_fold_margins(
     *,
     num_folds: int = 2,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> Tensor:
     """Reward margins of every pair from ``num_models`` members that never trained on it.
 
@@ -148,6 +152,7 @@ def out_of_fold_margins(
         config: hyper-parameters of every head (default :class:`HeadTrainConfig`).
         num_folds: folds per member, in [2, N].
         seed: first seed.
+        engine: accelerator, precision, processes of every head (default: one CPU process).
 
     Returns:
         Margins of shape (M, N), pass them to :func:`preference_strength`.
@@ -174,6 +179,7 @@ def out_of_fold_margins(
                 rejected[~held_out],
                 config,
                 seed=(seed + member) * num_folds + fold,
+                engine=engine,
             )
             margins[member, held_out] = reward_margins(head, chosen[held_out], rejected[held_out])
     return margins

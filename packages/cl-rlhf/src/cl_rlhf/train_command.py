@@ -1,4 +1,8 @@
-"""The work behind ``cl-train rlhf`` (imported only when the command runs)."""
+"""The work behind ``cl-train rlhf`` (imported only when the command runs).
+
+The engine options come from :func:`cl_core.cli.engine_options`. Outputs (``metrics.json``,
+``reward_head.pt``, ``model/``) are written once, by rank 0, after data-parallel fine-tuning.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from dataclasses import replace
 
 import torch
 
-from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.cli import UserFacingError, engine_options, prepare_out_dir, refuse_engine_options
+from cl_core.engine_options import EngineOptions
 from cl_core.io import atomic_write_text
-from cl_rlhf.cli import DEFAULT_EPOCHS
 from cl_rlhf.data import PairFileError, flip_mask, load_preference_pairs, split_pairs
 from cl_rlhf.features import default_max_length, pair_features, pair_texts
 from cl_rlhf.methods import (
@@ -32,13 +36,19 @@ def train_from_args(args: argparse.Namespace) -> int:
     Writes ``metrics.json`` (pairwise accuracy on the validation and test pairs),
     ``feature-cache/`` and, for ``--backbone frozen``, ``reward_head.pt`` (state dict, input width
     and settings) or, for ``--backbone finetune``, ``model/`` (:meth:`RewardModel.save`) and the
-    per-epoch ``finetune-checkpoint.pt`` (a rerun with the same ``--out`` resumes) to ``args.out``.
+    engine's ``checkpoints/`` and ``logs/`` (``--resume`` continues from them) to ``args.out``.
+    ``args.epochs`` must be set (:func:`cl_rlhf.cli.run` fills in the backbone's default).
 
     Raises:
-        UserFacingError: unreadable pair file (naming file and line), too few pairs, bad folder.
+        UserFacingError: unreadable pair file (naming file and line), too few pairs, bad folder,
+            an engine option the backbone cannot honour, a missing accelerator.
     """
+    from cl_core.training import check_engine
+
     if args.ensemble_size < 2 and args.method in STRENGTH_METHODS:
         raise UserFacingError(f"--ensemble-size must be >= 2 for --method {args.method}")
+    engine = _engine(args)
+    check_engine(engine)
     out = prepare_out_dir(args.out)
     try:
         pairs = load_preference_pairs(args.pairs, limit=args.max_pairs)
@@ -68,8 +78,8 @@ def train_from_args(args: argparse.Namespace) -> int:
     )
     train = torch.as_tensor(split.train)
     swap = torch.as_tensor(flip_mask(len(train), args.flip_fraction, seed=args.seed + 1))[:, None]
-    epochs = args.epochs or DEFAULT_EPOCHS[args.backbone]
-    config = HeadTrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr)
+    config = HeadTrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
+    head_engine = engine.with_changes(devices=1)
     train_chosen = torch.where(swap, rejected[train], chosen[train])
     train_rejected = torch.where(swap, chosen[train], rejected[train])
     metrics: dict[str, float | int | str] = {
@@ -86,9 +96,12 @@ def train_from_args(args: argparse.Namespace) -> int:
             (texts[1][i], texts[0][i]) if flipped else (texts[0][i], texts[1][i])
             for i, flipped in zip(split.train, swap[:, 0].tolist(), strict=True)
         ]
-        scorer, suspects = _finetune(
-            args, config, max_length, texts, noisy, train_chosen, train_rejected
+        finetuned = _finetune(
+            args, engine, config, max_length, texts, noisy, train_chosen, train_rejected
         )
+        if finetuned is None:
+            return 0
+        scorer, suspects = finetuned
         metrics["finetune_layers"] = args.finetune_layers or "all"
     else:
         fit = fit_method(
@@ -102,6 +115,7 @@ def train_from_args(args: argparse.Namespace) -> int:
             strength_folds=args.strength_folds if args.strength_folds > 1 else None,
             weakest_fraction=args.weakest_fraction,
             seed=args.seed,
+            engine=head_engine,
         )
         suspects = fit.suspects
 
@@ -131,6 +145,22 @@ def train_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine(args: argparse.Namespace) -> EngineOptions:
+    """The run's engine options; the frozen backbone refuses those it cannot honour."""
+    if args.backbone == "frozen":
+        refuse_engine_options(
+            args,
+            "--backbone frozen fits many small heads on cached features, in seconds, on one "
+            "process (use --backbone finetune)",
+            "devices",
+            "num_nodes",
+            "strategy",
+            "resume",
+            "checkpoint_every",
+        )
+    return engine_options(args)
+
+
 def _check_finetune_layers(args: argparse.Namespace) -> None:
     """Fail before any encoding when ``--finetune-layers`` exceeds the encoder's depth."""
     from transformers import AutoConfig
@@ -148,18 +178,24 @@ def _check_finetune_layers(args: argparse.Namespace) -> None:
 
 def _finetune(
     args: argparse.Namespace,
+    engine: EngineOptions,
     config: HeadTrainConfig,
     max_length: int,
     texts: tuple[list[str], list[str]],
     noisy_texts: list[tuple[str, str]],
     train_chosen: torch.Tensor,
     train_rejected: torch.Tensor,
-) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor | None]:
-    """Fine-tune encoder + head on the (noisy) training texts; save ``model/``.
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor | None] | None:
+    """Fine-tune encoder + head on the (noisy) training texts; save ``model/`` (rank 0).
 
     ``flip`` / ``smooth`` / ``margin`` take their strength from an ensemble of heads on the frozen
-    features (fitting M encoders would cost M fine-tuning runs) and apply it to the fine-tuning.
+    features (fitting M encoders would cost M fine-tuning runs; one process each) and apply it
+    to the fine-tuning.
+
+    Returns:
+        The scorer of held-out pairs and the suspects, or ``None`` on ranks other than 0.
     """
+    from cl_core.distributed import rank
     from cl_rlhf.finetune import FinetuneConfig, finetune_reward_model
 
     adjust = None
@@ -171,6 +207,7 @@ def _finetune(
             args.ensemble_size,
             num_folds=args.strength_folds if args.strength_folds > 1 else None,
             seed=args.seed + 1000,
+            engine=engine.with_changes(devices=1, num_nodes=1, strategy="auto"),
         )
         adjust = strength_adjustments(args.method, strength, args.weakest_fraction)
         if args.method == "flip":
@@ -201,9 +238,12 @@ def _finetune(
             margin=None if adjust is None else adjust.margin,
             label_smoothing=None if adjust is None else adjust.label_smoothing,
             seed=args.seed,
+            engine=engine,
         )
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         raise UserFacingError(str(error)) from None
+    if rank() != 0:
+        return None
     model.save(args.out / "model")
 
     def scorer(rows: torch.Tensor) -> torch.Tensor:

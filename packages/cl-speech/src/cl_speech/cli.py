@@ -3,6 +3,8 @@
 ``cl-train speech make-data --out CACHE`` synthesizes the spoken-command corpus once;
 ``cl-train speech --method coconut --data CACHE --out RUN`` trains task by task and writes the
 metrics after every task. Registration imports only the standard library and :mod:`cl_core.cli`.
+The engine options (``--accelerator``, ``--devices``, ``--precision``, ``--out``, ``--seed``...)
+are the shared ones of :func:`cl_core.cli.add_common_args`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cl_core.cli import positive_float, positive_int, run_with_user_errors, timestamp
+from cl_core.cli import add_common_args, positive_float, positive_int, run_with_user_errors
 
 METHOD_CHOICES = ("coconut", "replay", "kd", "finetune")
 
@@ -30,30 +32,22 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data", type=Path, default=None, metavar="CACHE", help="corpus folder from make-data"
     )
-    parser.add_argument(
-        "--out", type=Path, default=Path(f"cl-train-runs/{timestamp()}"), help="output folder"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    # --epochs is per task; --batch-size counts current-task utterances (replay adds half as many).
+    add_common_args(parser, epochs=15, batch_size=16, lr=3e-3)
     parser.add_argument(
         "--tasks", type=positive_int, default=4, help="number of intent tasks (default: 4)"
-    )
-    parser.add_argument(
-        "--epochs", type=positive_int, default=15, help="epochs per task (default: 15)"
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=16,
-        help="current-task utterances per step; replay adds half as many (default: 16)",
-    )
-    parser.add_argument(
-        "--lr", type=positive_float, default=3e-3, help="AdamW learning rate (default: 3e-3)"
     )
     parser.add_argument(
         "--buffer-size",
         type=positive_int,
         default=96,
         help="replay buffer size in utterances, class-balanced (default: 96)",
+    )
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=0.1,
+        help="dropout inside the encoder and decoder transformers (default: 0.1)",
     )
     parser.add_argument(
         "--nspt-weight",

@@ -10,6 +10,11 @@ with a chosen candidate set). Embeddings are L2-normalised; logits are cosine / 
 What the paper leaves open (our reading, see ``shared/methods.md``): the temperature, the pooling
 (mean over audio frames here), and whether the teacher embedding of the anchor's own sample is
 one of its positives (yes by default, ``include_own_teacher=True``).
+
+Data-parallel training (``gather=True``): as the kernel's in-batch losses
+(:mod:`cl_core.distributed`), each process scores its local anchors against the candidates
+gathered from every process, so W processes contrast one global batch; with ``reduction="sum"``
+divided by the global anchor count (times W) the averaged gradients equal those of one process.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from cl_core.distributed import gather_no_grad, gather_with_grad, rank_offset
 from cl_core.losses import masked_logits_loss
+from cl_core.validation import check_reduction
 
 
 def _check_embeddings(value: object, name: str) -> Tensor:
@@ -54,6 +61,8 @@ def nspt_loss(
     temperature: float = 0.1,
     *,
     include_own_teacher: bool = True,
+    reduction: str = "mean",
+    gather: bool = False,
 ) -> Tensor:
     r"""Negative-Student Positive-Teacher (NSPT) loss on a batch of rehearsal samples.
 
@@ -80,9 +89,12 @@ def nspt_loss(
         labels: (N,) integer class (intent) labels.
         temperature: :math:`\tau > 0`.
         include_own_teacher: Count :math:`t_i` among the positives of anchor :math:`i`.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the (N,) per-anchor losses).
+        gather: Data-parallel training: the local anchors against the teacher and student
+            embeddings and labels gathered from every process (a no-op on one process).
 
     Returns:
-        Scalar loss.
+        Scalar loss (``"none"``: per anchor).
 
     Raises:
         ValueError: Mismatched shapes, bad labels, ``temperature <= 0``, or (with
@@ -104,12 +116,19 @@ def nspt_loss(
         )
     labels = _check_labels(labels, student.shape[0])
     _check_temperature(temperature)
+    check_reduction(reduction)
     anchors = F.normalize(student, dim=-1)
-    candidates = torch.cat((F.normalize(teacher.detach(), dim=-1), anchors))
-    same_class = labels[:, None] == labels[None, :]
+    teachers, students, candidate_labels = F.normalize(teacher.detach(), dim=-1), anchors, labels
+    if gather:
+        teachers, students = gather_no_grad(teachers), gather_with_grad(anchors)
+        candidate_labels = gather_no_grad(labels)
+    candidates = torch.cat((teachers, students))
+    same_class = labels[:, None] == candidate_labels[None, :]
     positives = same_class.clone()
     if not include_own_teacher:
-        positives.fill_diagonal_(False)
+        rows = torch.arange(len(labels), device=labels.device)
+        offset = rank_offset(len(labels)) if gather else 0
+        positives[rows, rows + offset] = False
         if not positives.any(dim=1).all():
             raise ValueError("include_own_teacher=False needs every class in labels at least twice")
     no_columns = torch.zeros_like(same_class)
@@ -120,11 +139,18 @@ def nspt_loss(
         positive_mask=torch.cat((positives, no_columns), dim=1),
         negative_mask=torch.cat((no_columns, ~same_class), dim=1),
         positives_in_denominator="all",
+        reduction=reduction,
     )
 
 
 def audio_text_contrastive_loss(
-    audio: Tensor, text: Tensor, labels: Tensor, temperature: float = 0.1
+    audio: Tensor,
+    text: Tensor,
+    labels: Tensor,
+    temperature: float = 0.1,
+    *,
+    reduction: str = "mean",
+    gather: bool = False,
 ) -> Tensor:
     r"""Supervised, symmetric audio-text contrastive loss (COCONUT's multimodal MM loss).
 
@@ -147,9 +173,13 @@ def audio_text_contrastive_loss(
         text: Text embeddings of the transcripts of the same samples, shape (N, D).
         labels: (N,) integer class (intent) labels.
         temperature: :math:`\tau > 0`.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (the (N,) per-sample mean of the two
+            directions).
+        gather: Data-parallel training: the local audio (text) anchors against the text (audio)
+            embeddings and labels gathered from every process (a no-op on one process).
 
     Returns:
-        Scalar loss.
+        Scalar loss (``"none"``: per sample).
 
     Raises:
         ValueError: Mismatched shapes, bad labels or ``temperature <= 0``.
@@ -169,13 +199,15 @@ def audio_text_contrastive_loss(
         )
     labels = _check_labels(labels, audio.shape[0])
     _check_temperature(temperature)
+    check_reduction(reduction)
     audio, text = F.normalize(audio, dim=-1), F.normalize(text, dim=-1)
-    audio_to_text = masked_logits_loss(
-        audio, text, temperature=temperature, anchor_labels=labels, candidate_labels=labels
-    )
-    text_to_audio = masked_logits_loss(
-        text, audio, temperature=temperature, anchor_labels=labels, candidate_labels=labels
-    )
+    all_audio, all_text, all_labels = audio, text, labels
+    if gather:
+        all_audio, all_text = gather_with_grad(audio), gather_with_grad(text)
+        all_labels = gather_no_grad(labels)
+    options = {"temperature": temperature, "anchor_labels": labels, "reduction": reduction}
+    audio_to_text = masked_logits_loss(audio, all_text, candidate_labels=all_labels, **options)
+    text_to_audio = masked_logits_loss(text, all_audio, candidate_labels=all_labels, **options)
     return 0.5 * (audio_to_text + text_to_audio)
 
 

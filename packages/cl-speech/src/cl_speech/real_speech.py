@@ -3,7 +3,9 @@
 Two real sources work offline here:
 
 - the Asterisk prompts (Debian ``asterisk-core-sounds-en-wav``: 8 kHz recordings of one
-  professional speaker, transcripts in ``asterisk-core-sounds-en``'s ``core-sounds-en.txt.gz``).
+  professional speaker, transcripts in ``asterisk-core-sounds-en``'s ``core-sounds-en.txt.gz``;
+  requirement ``"asterisk-prompts"`` of :mod:`cl_core.datasets.sources`, which also finds a copy in
+  ``<data-dir>/asterisk-prompts/`` holding the WAV files and ``core-sounds-en.txt.gz``).
   :func:`asterisk_duration_check` measures the speech duration of each prompt from its log-mel
   energy and correlates it with the length of its transcript: a front end that sees speech gives
   a high Spearman correlation;
@@ -25,16 +27,20 @@ import gzip
 import importlib.util
 import os
 import re
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from cl_core.datasets.sources import (
+    ASTERISK_TRANSCRIPTS_FILE,
+    DataUnavailableError,
+    resolve_dataset,
+)
 from cl_speech.audio import SAMPLE_RATE, LogMel, read_wav
 
-ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 #: A frame is speech when its mean log-mel energy is within this many nepers of the loudest frame
 #: (about 30 dB).
@@ -43,8 +49,8 @@ SPEECH_RANGE_NEPERS = 7.0
 _LINE = re.compile(r"^(?P<name>[^:;\s][^:]*):\s*(?P<text>.+)$")
 
 
-class RealSpeechUnavailableError(FileNotFoundError):
-    """The Debian package holding the real recordings is not installed."""
+class RealSpeechUnavailableError(DataUnavailableError, FileNotFoundError):
+    """A given folder or transcript file of the real recordings is missing."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +62,34 @@ class Prompt:
 
 
 def load_asterisk_prompts(
-    sounds_dir: str | os.PathLike[str] = ASTERISK_SOUNDS,
-    transcripts: str | os.PathLike[str] = ASTERISK_TRANSCRIPTS,
+    sounds_dir: str | os.PathLike[str] | None = None,
+    transcripts: str | os.PathLike[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> list[Prompt]:
     """Prompts with a WAV file and a spoken transcript (``[tone]``-style entries are skipped).
 
+    Args:
+        sounds_dir: folder of the WAV prompts; default: the source chain's
+            ``"asterisk-prompts"`` (the Debian packages, then ``data_dir`` / ``$CL_DATA_DIR``).
+        transcripts: ``core-sounds-en.txt(.gz)``; default: the one in ``sounds_dir``, else the
+            Debian ``asterisk-core-sounds-en`` path.
+        data_dir: the ``--data-dir`` folder searched by the source chain.
+
     Raises:
+        DataUnavailableError: without ``sounds_dir``, the prompts are nowhere.
         RealSpeechUnavailableError: the folder or the transcript file is missing (install the
             Debian packages ``asterisk-core-sounds-en-wav`` and ``asterisk-core-sounds-en``).
     """
-    sounds_dir, transcripts = Path(sounds_dir), Path(transcripts)
+    sounds_dir = (
+        Path(sounds_dir)
+        if sounds_dir is not None
+        else resolve_dataset("asterisk-prompts", data_dir)
+    )
+    if transcripts is None:
+        beside = sounds_dir / ASTERISK_TRANSCRIPTS_FILE
+        transcripts = beside if beside.is_file() else ASTERISK_TRANSCRIPTS
+    transcripts = Path(transcripts)
     for path, package in (
         (sounds_dir, "asterisk-core-sounds-en-wav"),
         (transcripts, "asterisk-core-sounds-en"),
@@ -203,37 +227,64 @@ def _train_digit_encoder(
     epochs: int,
     seed: int,
 ) -> tuple[float, float, int]:
+    """Encoder + linear classifier with cross-entropy through the kernel's engine (AdamW, batches
+    of 64 from a seeded permutation per epoch); returns test accuracy, train time, rows seen."""
+    from cl_core.engine_options import DEFAULT_ENGINE
+    from cl_core.training.engine import fit_objective
+    from cl_core.training.random_state import KeepRandomState
     from cl_speech.model import AudioEncoder
 
     torch.manual_seed(seed)
     encoder = AudioEncoder(sequences[0].shape[1], 64, 4, 2, 0.1, conv_layers=1)
     classifier = torch.nn.Linear(64, 10)
-    parameters = [*encoder.parameters(), *classifier.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=2e-3, weight_decay=1e-2)
+    model = torch.nn.ModuleDict({"encoder": encoder, "classifier": classifier})
     target = torch.from_numpy(labels)
+    seen = 0
 
-    def logits(indices: np.ndarray) -> torch.Tensor:
+    def logits(model: torch.nn.Module, indices: np.ndarray) -> torch.Tensor:
+        device = next(model.parameters()).device
         batch = [sequences[i] for i in indices]
-        lengths = torch.tensor([len(seq) for seq in batch])
-        states, padding = encoder(torch.nn.utils.rnn.pad_sequence(batch, batch_first=True), lengths)
+        lengths = torch.tensor([len(seq) for seq in batch], device=device)
+        padded = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True).to(device)
+        states, padding = model["encoder"](padded, lengths)
         keep = (~padding).unsqueeze(-1).float()
-        return classifier((states * keep).sum(1) / keep.sum(1))
+        return model["classifier"]((states * keep).sum(1) / keep.sum(1))
 
-    generator = np.random.default_rng(seed)
-    started, seen = time.perf_counter(), 0
-    for _ in range(epochs):
-        order = generator.permutation(train)
-        for start in range(0, len(order), 64):
-            chunk = order[start : start + 64]
-            loss = torch.nn.functional.cross_entropy(logits(chunk), target[chunk])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            seen += len(chunk)
-    train_time_s = time.perf_counter() - started
-    encoder.eval()
+    def objective(model: torch.nn.Module, chunk: np.ndarray) -> torch.Tensor:
+        nonlocal seen
+        seen += len(chunk)
+        scores = logits(model, chunk)
+        return torch.nn.functional.cross_entropy(scores, target[chunk].to(scores.device))
+
+    fit = fit_objective(
+        model,
+        objective,
+        _PermutedChunks(train, 64, np.random.default_rng(seed)),
+        epochs=epochs,
+        lr=2e-3,
+        weight_decay=1e-2,
+        engine=DEFAULT_ENGINE.with_changes(seed=seed),
+        callbacks=[KeepRandomState()],
+    )
+    train_time_s = fit.train_time_s
     with torch.no_grad():
         predicted = torch.cat(
-            [logits(test[s : s + 256]).argmax(1) for s in range(0, len(test), 256)]
+            [logits(model, test[s : s + 256]).argmax(1) for s in range(0, len(test), 256)]
         )
     return float((predicted == target[test]).float().mean()), train_time_s, seen
+
+
+class _PermutedChunks:
+    """Chunks of ``size`` rows of a fresh ``generator`` permutation of ``rows`` at every pass."""
+
+    def __init__(self, rows: np.ndarray, size: int, generator: np.random.Generator) -> None:
+        self.rows, self.size, self.generator = rows, size, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.size)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        # A generator: Lightning calls iter() once to check the loader; only a pass draws.
+        order = self.generator.permutation(self.rows)
+        for start in range(0, len(order), self.size):
+            yield order[start : start + self.size]

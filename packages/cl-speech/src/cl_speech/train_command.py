@@ -1,11 +1,15 @@
-"""What ``cl-train speech`` and ``cl-train speech make-data`` run (imported only when they run)."""
+"""What ``cl-train speech`` and ``cl-train speech make-data`` run (imported only when they run).
+
+Under ``--devices N`` every process runs ``cl-train speech`` (Lightning starts them) and trains
+one global batch; only rank 0 evaluates and writes ``results.json`` and ``accuracy.png``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from cl_core.cli import UserFacingError, prepare_out_dir
+from cl_core.cli import UserFacingError, engine_options, prepare_out_dir, refuse_engine_options
 
 
 def make_data_from_args(args: argparse.Namespace) -> int:
@@ -25,18 +29,31 @@ def make_data_from_args(args: argparse.Namespace) -> int:
 
 
 def train_from_args(args: argparse.Namespace) -> int:
-    """Train ``args.method`` task by task; write results.json, accuracy.png; exit status 0."""
+    """Train ``args.method`` task by task; write results.json, accuracy.png and model.pt (the
+    model's weights after the last task); exit status 0."""
+    refuse_engine_options(
+        args,
+        "cl-train speech trains one fit per task and rewrites results.json after each task "
+        "instead of keeping checkpoints",
+        "resume",
+        "checkpoint_every",
+    )
     if args.data is None:
         raise UserFacingError(
             "--data CACHE is required (build the corpus with "
             "`cl-train speech make-data --out CACHE`)"
         )
+    from cl_core.distributed import rank
+    from cl_core.io import atomic_torch_save
+    from cl_core.training.engine import check_engine
     from cl_speech.audio import AudioFileError
     from cl_speech.continual import ContinualConfig, run_continual
     from cl_speech.data.manifest import ManifestError
     from cl_speech.dataset import load_slu_data, validation_split
     from cl_speech.plots import plot_seen_accuracy
 
+    engine = engine_options(args)
+    check_engine(engine)
     out = prepare_out_dir(args.out)
     try:
         data = load_slu_data(args.data, seed=args.seed)
@@ -47,6 +64,7 @@ def train_from_args(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             lr=args.lr,
             buffer_size=args.buffer_size,
+            dropout=args.dropout,
             nspt_weight=args.nspt_weight,
             mm_weight=args.mm_weight,
             temperature=args.temperature,
@@ -59,11 +77,19 @@ def train_from_args(args: argparse.Namespace) -> int:
                 f"--tasks must be at most the number of intents ({len(data.intent_names)}), "
                 f"got {args.tasks}"
             )
+        if config.buffer_size < engine.world_size_hint():
+            raise ValueError(
+                f"--buffer-size must be at least the {engine.world_size_hint()} processes, "
+                f"got {config.buffer_size}"
+            )
     except (ManifestError, AudioFileError, ValueError) as error:
         raise UserFacingError(str(error)) from None
-    if args.validation:
+    if args.validation and rank() == 0:
         print("scoring on held-out training voices (validation); the test voices are not used")
-    result = run_continual(data, config, out_dir=out)
+    result = run_continual(data, config, out_dir=out, engine=engine)
+    if rank() != 0:
+        return 0
+    atomic_torch_save(result.model.state_dict(), out / "model.pt")
     plot_seen_accuracy({args.method: result.seen_accuracy}, out / "accuracy.png")
     print(json.dumps({"method": args.method, **result.summary()}, indent=2))
     print(f"results: {out / 'results.json'}")

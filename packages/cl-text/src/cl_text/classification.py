@@ -336,7 +336,6 @@ def train_text_classifier(
     train_time = time.perf_counter() - started
     after = evaluate()
     model.eval()
-    model.save(str(out / "model"))
     head = module.classifier
     classifier = {
         "objective": config.objective,
@@ -346,7 +345,6 @@ def train_text_classifier(
         if head is None
         else {"weight": head.weight.detach().tolist(), "bias": head.bias.detach().tolist()},
     }
-    (out / "classifier.json").write_text(json.dumps(classifier) + "\n", encoding="utf-8")
     train_majority = np.bincount([i for _, i in examples], minlength=len(classes)).argmax()
     majority = 100.0 * float(np.mean(gold == train_majority)) if gold is not None else None
     results = {
@@ -363,5 +361,9 @@ def train_text_classifier(
         "test_majority_accuracy": majority,
         "model_dir": str(out / "model"),
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    # Outputs once: under data parallelism every process ends with the same weights.
+    if trainer.is_global_zero:
+        model.save(str(out / "model"))
+        (out / "classifier.json").write_text(json.dumps(classifier) + "\n", encoding="utf-8")
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results

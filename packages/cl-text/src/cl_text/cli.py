@@ -8,6 +8,7 @@ from pathlib import Path
 from cl_core.cli import (
     UserFacingError,
     add_common_args,
+    engine_options,
     non_negative_float,
     positive_float,
     positive_int,
@@ -121,6 +122,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_checked(args: argparse.Namespace) -> int:
+    from cl_core.training.engine import check_engine
     from cl_text.data import load_lee_corpus, load_sts_benchmarks
     from cl_text.encoder import load_sentence_encoder
     from cl_text.evaluation import sts_table
@@ -131,10 +133,20 @@ def _train_checked(args: argparse.Namespace) -> int:
         train_sentence_encoder,
     )
 
+    check_engine(engine_options(args))
     if not args.train.exists():
         raise UserFacingError(f"--train {args.train}: no such file or folder")
     if args.method in CLASSIFIER_METHODS:
         return _train_classifier(args)
+    if (
+        args.method == "whitenedcse"
+        and not args.local_negatives
+        and engine_options(args).world_size_hint() > 1
+    ):
+        raise UserFacingError(
+            "whitenedcse whitens and contrasts each process's own batch (its loss cannot gather "
+            "negatives); add --local-negatives to train it that way on several processes"
+        )
     eval_sets = load_sts_benchmarks(args.eval_sts) if args.eval_sts is not None else []
     lee = load_lee_corpus() if args.eval_sts is not None else None
     if args.eval_limit is not None:

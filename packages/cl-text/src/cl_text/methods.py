@@ -55,15 +55,29 @@ def method_spec(method: str) -> MethodSpec:
 
 
 def hard_negative_info_nce(
-    anchor: Tensor, positive: Tensor, negative: Tensor, *, temperature: float | Tensor
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    temperature: float | Tensor,
+    gather: bool = False,
 ) -> Tensor:
-    """Supervised-SimCSE InfoNCE with one hard negative (B, D) per anchor."""
-    return info_nce(anchor, positive, negative.unsqueeze(1), temperature=temperature)
+    """Supervised-SimCSE InfoNCE with one hard negative (B, D) per anchor.
+
+    ``gather=True`` (data-parallel): the positives and hard negatives of every process are
+    candidates of each local anchor, as in one batch of the global size.
+    """
+    return info_nce(anchor, positive, negative.unsqueeze(1), temperature=temperature, gather=gather)
 
 
-def in_batch_info_nce(z1: Tensor, z2: Tensor, *, temperature: float | Tensor) -> Tensor:
-    """Unsupervised-SimCSE InfoNCE of two dropout views with in-batch negatives."""
-    return info_nce(z1, z2, temperature=temperature)
+def in_batch_info_nce(
+    z1: Tensor, z2: Tensor, *, temperature: float | Tensor, gather: bool = False
+) -> Tensor:
+    """Unsupervised-SimCSE InfoNCE of two dropout views with in-batch negatives.
+
+    ``gather=True`` (data-parallel): the negatives of every process, one global batch.
+    """
+    return info_nce(z1, z2, temperature=temperature, gather=gather)
 
 
 def method_loss(method: str, embedding_dim: int) -> Callable[..., Tensor]:

@@ -300,7 +300,6 @@ def train_sentence_encoder(
     after = evaluate_sts(model, eval_sets) if eval_sets else {}
     lee_after = evaluate_lee(model, lee) if lee is not None else {}
     model_dir = out / "model"
-    model.save(str(model_dir))
     results = {
         "method": config.method,
         "config": {k: v for k, v in asdict(config).items() if k != "trainer_options"},
@@ -314,5 +313,8 @@ def train_sentence_encoder(
         "lee_after": lee_after,
         "model_dir": str(model_dir),
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    # Outputs once: under data parallelism every process ends with the same weights.
+    if trainer.is_global_zero:
+        model.save(str(model_dir))
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results

@@ -76,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="Fashion-MNIST folder (default: /usr/share/datasets/fashion-mnist)",
+        help="Fashion-MNIST folder, or a data folder holding fashion-mnist/ (default: the Debian "
+        "package dataset-fashion-mnist, $CL_DATA_DIR, the cache, then torchvision's download)",
     )
     parser.add_argument(
         "--train-limit",

@@ -19,6 +19,28 @@ from cl_core.training import make_trainer, resolve_resume
 from cl_core.training.trainer import checkpoint_dir
 
 
+def sync_batchnorm_on_cpu(module: pl.LightningModule, trainer_options: dict[str, Any]) -> None:
+    """Under CPU data parallelism, make ``module``'s BatchNorm layers use global batch statistics.
+
+    ``torch.nn.SyncBatchNorm`` (what the trainer turns on for several processes) is GPU-only;
+    :class:`cl_core.training.cpu_sync_batchnorm.CpuSyncBatchNorm` all-reduces them over gloo.
+    """
+    import torch
+
+    from cl_core.engine_options import EngineOptions
+    from cl_core.training.cpu_sync_batchnorm import convert_cpu_sync_batchnorm
+
+    accelerator = trainer_options.get("accelerator", "auto")
+    devices = trainer_options.get("devices", "auto")
+    engine = EngineOptions(
+        devices=devices if isinstance(devices, int | str) else len(devices),
+        num_nodes=trainer_options.get("num_nodes", 1),
+    )
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if on_cpu and engine.world_size_hint() > 1:
+        convert_cpu_sync_batchnorm(module)
+
+
 @dataclass(frozen=True)
 class TimedFit:
     """The optimizer steps done (counting those before a resume) and the wall time of ``fit``."""
@@ -63,6 +85,7 @@ def fit_timed(
         "log_every_n_steps": min(10, len(loader)),
     }
     options.update(trainer_options)
+    sync_batchnorm_on_cpu(module, options)
     trainer = make_trainer(out_dir, max_epochs=epochs, seed=seed, callbacks=callbacks, **options)
     started = time.perf_counter()
     trainer.fit(module, loader, ckpt_path=resolve_resume(resume, checkpoint_dir(out_dir)))

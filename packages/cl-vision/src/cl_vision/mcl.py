@@ -31,6 +31,7 @@ from cl_core.mining.false_negatives import kmeans_assignments
 from cl_core.training import ContrastiveModule, make_trainer, resolve_resume
 from cl_core.training.trainer import checkpoint_dir
 from cl_vision.data import ImageSplit
+from cl_vision.fitting import sync_batchnorm_on_cpu
 from cl_vision.training import TrainConfig, build_module, train
 from cl_vision.views import ViewAugmentation
 
@@ -131,6 +132,7 @@ def train_mcl(
         loader = cluster_conditioned_loader(split, labels, config.batch_size, seed=config.seed)
         options: dict[str, Any] = {"enable_model_summary": False, "tensorboard": False}
         options.update(trainer_options)
+        sync_batchnorm_on_cpu(module, options)
         stage_dir = out_dir / f"stage{stage}"
         trainer = make_trainer(stage_dir, max_epochs=config.epochs, seed=config.seed, **options)
         started = time.perf_counter()

@@ -97,7 +97,9 @@ class NNCLRLoss(nn.Module):
         self.support = NearestNeighbourSupport(queue_size, dim)
         self.pair_loss = pair_loss
 
-    def forward(self, z1: Tensor, z2: Tensor, temperature: float | Tensor = 0.1) -> Tensor:
+    def forward(
+        self, z1: Tensor, z2: Tensor, temperature: float | Tensor = 0.1, gather: bool = False
+    ) -> Tensor:
         if len(self.support.queue) == 0:
             self.support.queue.enqueue(nn.functional.normalize(z1.detach(), dim=-1))
         nn1 = self.support(nn.functional.normalize(z1, dim=-1), update=False)
@@ -105,9 +107,12 @@ class NNCLRLoss(nn.Module):
         if self.training:
             self.support.queue.enqueue(nn.functional.normalize(z1.detach(), dim=-1))
         if self.pair_loss == "dcl":
-            return 0.5 * (dcl(nn1, z2, temperature) + dcl(nn2, z1, temperature))
+            return 0.5 * (
+                dcl(nn1, z2, temperature, gather=gather) + dcl(nn2, z1, temperature, gather=gather)
+            )
         return 0.5 * (
-            info_nce(nn1, z2, temperature=temperature) + info_nce(nn2, z1, temperature=temperature)
+            info_nce(nn1, z2, temperature=temperature, gather=gather)
+            + info_nce(nn2, z1, temperature=temperature, gather=gather)
         )
 
 
@@ -125,8 +130,8 @@ def _cacr(*views: Tensor) -> Tensor:
     return cacr(torch.stack(views, dim=1))
 
 
-def _dclw(z1: Tensor, z2: Tensor, temperature: float | Tensor) -> Tensor:
-    return dcl(z1, z2, temperature, weighted=True, sigma=0.5)
+def _dclw(z1: Tensor, z2: Tensor, temperature: float | Tensor, gather: bool = False) -> Tensor:
+    return dcl(z1, z2, temperature, weighted=True, sigma=0.5, gather=gather)
 
 
 class SymmetricHardNegativeLoss(nn.Module):

@@ -34,6 +34,7 @@ from torch.utils.data import TensorDataset
 from cl_core.evaluation import FALLBACK_C, subsampled_cv_linear_probe
 from cl_core.losses import nt_xent
 from cl_core.training import resumable_loader, step_generator
+from cl_core.training.engine import gather_negatives, trainer_wants_local_negatives
 from cl_vision.data import ImageSplit
 from cl_vision.encoders import SmallResNet
 from cl_vision.fitting import fit_timed
@@ -144,7 +145,12 @@ class PixProModule(pl.LightningModule):
         maps_a = self.projector(self.backbone.feature_map(view_a))
         maps_b = self.projector(self.backbone.feature_map(view_b))
         if self.config.method == "simclr":
-            loss = nt_xent(maps_a.mean(dim=(2, 3)), maps_b.mean(dim=(2, 3)), temperature=0.2)
+            loss = nt_xent(
+                maps_a.mean(dim=(2, 3)),
+                maps_b.mean(dim=(2, 3)),
+                temperature=0.2,
+                gather=gather_negatives(trainer_wants_local_negatives(self._trainer)),
+            )
         else:
             with torch.no_grad():
                 key_a = self.key_projector(self.key_backbone.feature_map(view_a))

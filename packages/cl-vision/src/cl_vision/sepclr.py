@@ -28,6 +28,7 @@ from cl_core.evaluation import FALLBACK_C, ChosenProbe, subsampled_cv_linear_pro
 from cl_core.heads import ProjectionMLP
 from cl_core.losses import nt_xent, sepclr
 from cl_core.training import resumable_loader, step_generator
+from cl_core.training.engine import gather_negatives, trainer_wants_local_negatives
 from cl_vision.contrastive_analysis import AnalysisSplit, ContrastiveAnalysisData
 from cl_vision.encoders import SmallResNet
 from cl_vision.fitting import fit_timed
@@ -158,7 +159,12 @@ class SepCLRModule(pl.LightningModule):
         common1, salient1 = self.model(first)
         common2, salient2 = self.model(second)
         if self.config.method == "simclr":
-            loss = nt_xent(common1, common2, temperature=0.1)
+            loss = nt_xent(
+                common1,
+                common2,
+                temperature=0.1,
+                gather=gather_negatives(trainer_wants_local_negatives(self._trainer)),
+            )
         else:
             loss = sepclr(
                 common1,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from cl_core.cli import UserFacingError, trainer_options
+from cl_core.cli import UserFacingError, engine_options, trainer_options
 from cl_core.io import atomic_write_text
 from cl_vision.cli import resolved_lr
 
@@ -79,8 +79,30 @@ def check_batch_fits(batch_size: int, train_images: int) -> None:
         raise ValueError(f"--batch-size {batch_size} exceeds the {train_images} training images")
 
 
+#: Methods whose loss gathers the negatives of every process under data parallelism (PixPro's
+#: pixel loss has no negatives); the other losses contrast each process's own batch only.
+GATHERING_METHODS = ("simclr", "dcl", "dclw", "nnclr", "nnclr-dcl", "pixpro")
+
+
 def check_recipe_flags(args: argparse.Namespace) -> None:
-    """Reject options the chosen method does not use (one-line :class:`UserFacingError`)."""
+    """Reject options the chosen method does not use (one-line :class:`UserFacingError`).
+
+    Also refuses a missing accelerator or a GPU-only precision on the CPU
+    (:func:`cl_core.training.check_engine`), before any data is loaded.
+    """
+    from cl_core.training.engine import check_engine
+
+    check_engine(engine_options(args))
+    method = args.stage_method if args.method == "mcl" else args.method
+    if (
+        method not in GATHERING_METHODS
+        and not args.local_negatives
+        and engine_options(args).world_size_hint() > 1
+    ):
+        raise UserFacingError(
+            f"--method {method} contrasts each process's own batch (its loss cannot gather "
+            "negatives); add --local-negatives to train it that way on several processes"
+        )
     uses_folders = args.background is not None or args.target is not None
     if args.method != "sepclr" and uses_folders:
         raise UserFacingError("--background/--target are SepCLR options; add --method sepclr")

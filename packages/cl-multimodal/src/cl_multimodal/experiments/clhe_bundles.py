@@ -12,6 +12,9 @@ half of a held-out bundle, rank all other items to complete it (Recall@K, NDCG@K
 Each method is also scored with the visual modality missing at test time (metrics suffixed
 ``_no_visual``): the trained encoders drop every item's visual token, mean pooling uses the text
 features only. CLHE's modality-token dropout and item-level contrast target this case.
+
+Training runs on the kernel's engine (one CPU process); batch order and partial bundles draw from
+one seeded generator, dropout from the global torch stream seeded before the model is built.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
+from cl_core.engine_options import EngineOptions
 from cl_multimodal.clhe import CLHE, ClheWeights, bundle_completion_metrics
 from cl_multimodal.data.bundles import BundleData
 
@@ -66,22 +71,35 @@ def pad_bundles(bundles: Sequence[np.ndarray]) -> torch.Tensor:
 
 def train_clhe(data: BundleData, config: BundleTrainConfig, weights: ClheWeights) -> CLHE:
     """Train CLHE: each step feeds a random half of every training bundle, target the full one."""
+    from cl_core.training import fit_objective
+    from cl_core.training.random_state import KeepRandomState
+    from cl_core.training.replay import ReplayBatches
+
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = CLHE(torch.from_numpy(data.visual), torch.from_numpy(data.text), config.dim, weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    count = len(data.train_bundles)
+
+    def objective(model: CLHE, index: Tensor) -> Tensor:
+        batch = [data.train_bundles[i] for i in index.tolist()]
+        partial = [rng.permutation(b)[: max(1, len(b) // 2)] for b in batch]
+        return model.loss(pad_bundles(partial), pad_bundles(batch))
+
+    batches = ReplayBatches(
+        count, config.batch_size, lambda: rng.permutation(count), generators=(rng,), min_batch=2
+    )
     model.train()
-    for _ in range(config.epochs):
-        order = rng.permutation(len(data.train_bundles))
-        for start in range(0, len(order), config.batch_size):
-            batch = [data.train_bundles[i] for i in order[start : start + config.batch_size]]
-            if len(batch) < 2:
-                continue
-            partial = [rng.permutation(b)[: max(1, len(b) // 2)] for b in batch]
-            loss = model.loss(pad_bundles(partial), pad_bundles(batch))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    fit_objective(
+        model,
+        objective,
+        batches,
+        epochs=config.epochs,
+        optimizer=lambda groups: torch.optim.Adam(
+            groups, lr=config.lr, weight_decay=config.weight_decay
+        ),
+        engine=EngineOptions(accelerator="cpu", seed=config.seed),
+        callbacks=[batches.tracker(), KeepRandomState()],
+    )
     return model.eval()
 
 

@@ -7,7 +7,8 @@ Synthesized data (the CPU check of methods.md): class latents :math:`z = \\mu_y 
 noise, then rows are L2-normalised, as in a contrastive image-text space. The text-only
 classifier (softmax regression) sees noisy text embeddings
 (:func:`cl_multimodal.close.modality_gap_noise`, one noise scale w per run); ``w = 0`` is
-text-only training without CLOSE.
+text-only training without CLOSE. Each classifier trains full-batch with SGD on the kernel's
+engine (one CPU process); the noise draws from the experiment's seeded generator.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 
+from cl_core.engine_options import EngineOptions
 from cl_multimodal.close import modality_gap_noise
 
 
@@ -53,17 +56,35 @@ def _joint_space(config: GapConfig, generator: torch.Generator):
     return sample
 
 
+class _Classifier(nn.Module):
+    def __init__(self, dim: int, classes: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(dim, classes))
+        self.bias = nn.Parameter(torch.zeros(classes))
+
+
 def _train_classifier(features, labels, classes, config: GapConfig, noise_std: float, generator):
-    weight = torch.zeros(features.shape[1], classes, requires_grad=True)
-    bias = torch.zeros(classes, requires_grad=True)
-    optimizer = torch.optim.SGD([weight, bias], lr=config.lr)
-    for _ in range(config.epochs):
-        noisy = modality_gap_noise(features, noise_std, generator)
-        loss = F.cross_entropy(noisy @ weight / 0.1 + bias, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return weight.detach(), bias.detach()
+    from cl_core.training import fit_objective
+    from cl_core.training.replay import ReplayBatches
+
+    model = _Classifier(features.shape[1], classes)
+
+    def objective(model: _Classifier, index: Tensor) -> Tensor:
+        noisy = modality_gap_noise(features[index], noise_std, generator)
+        return F.cross_entropy(noisy @ model.weight / 0.1 + model.bias, labels[index])
+
+    count = len(features)
+    batches = ReplayBatches(count, count, lambda: torch.arange(count), generators=(generator,))
+    fit_objective(
+        model,
+        objective,
+        batches,
+        epochs=config.epochs,
+        optimizer=lambda groups: torch.optim.SGD(groups, lr=config.lr),
+        engine=EngineOptions(accelerator="cpu", seed=config.seed),
+        callbacks=[batches.tracker()],
+    )
+    return model.weight.detach(), model.bias.detach()
 
 
 def compare_close(

@@ -11,17 +11,27 @@ momentum (so the projection's guarantee holds exactly; the paper uses AdamW).
 After each step: Recall@1 (a -> b retrieval on held-out samples) of every pair seen so far.
 Stability = mean Recall@1 of the earlier pairs at the end; plasticity = mean Recall@1 of each
 pair right after it was trained.
+
+Each step is one fit of the kernel's engine (one CPU process, a fresh SGD optimizer per step as in
+the paper's code); the projection of the gradients between backward and the optimizer step is a
+Lightning ``on_before_optimizer_step`` hook.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import lightning.pytorch as pl
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 
+from cl_core.engine_options import EngineOptions
 from cl_core.evaluation import recall_at_k
+from cl_core.training import fit_objective
+from cl_core.training.replay import ReplayBatches
 from cl_multimodal.cmcl import ModalitySecondMoments, dual_null_space_gradient
 
 PAIRS = ((0, 1), (1, 2), (2, 3), (3, 0))
@@ -60,6 +70,24 @@ def _recall_at_1(weights, data, a: int, b: int) -> float:
     )[1]
 
 
+class NullSpaceProjection(pl.Callback):
+    """Replace each weight's gradient by its dual-sided null-space projection before the step.
+
+    Args:
+        targets: ``(weight, input projector, output projector)`` triples
+            (:meth:`ModalitySecondMoments.projectors`).
+    """
+
+    def __init__(self, targets: list[tuple[nn.Parameter, Tensor, Tensor]]) -> None:
+        self.targets = targets
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
+    ) -> None:
+        for weight, *projectors in self.targets:
+            weight.grad = dual_null_space_gradient(weight.grad, *projectors)
+
+
 def run_continual(method: str, config: ContinualConfig) -> dict[str, object]:
     """Train the pair sequence with ``"dns"`` (CMCL) or ``"finetune"``.
 
@@ -77,24 +105,36 @@ def run_continual(method: str, config: ContinualConfig) -> dict[str, object]:
     ]
     train = _modalities(config, config.train_size, generator, mixes)
     test = _modalities(config, config.test_size, generator, mixes)
-    weights = [torch.eye(config.feature_dim, requires_grad=True) for _ in range(4)]
+    weights = nn.ParameterList(nn.Parameter(torch.eye(config.feature_dim)) for _ in range(4))
     moments = ModalitySecondMoments(config.feature_dim, config.feature_dim)
     recall = np.full((len(PAIRS), len(PAIRS)), np.nan)
     for step, (a, b) in enumerate(PAIRS):
-        projectors = {m: moments.projectors(m) for m in (a, b)}
-        optimizer = torch.optim.SGD([weights[a], weights[b]], lr=config.lr, momentum=0.9)
-        for _ in range(config.epochs):
-            order = torch.randperm(config.train_size, generator=generator)
-            for start in range(0, config.train_size - config.batch_size + 1, config.batch_size):
-                index = order[start : start + config.batch_size]
-                logits = (train[a][index] @ weights[a].T) @ (train[b][index] @ weights[b].T).T
-                loss = F.cross_entropy(logits, torch.arange(len(index)))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if method == "dns":
-                    for m in (a, b):
-                        weights[m].grad = dual_null_space_gradient(weights[m].grad, *projectors[m])
-                optimizer.step()
+
+        def objective(weights: nn.ParameterList, index: Tensor, a: int = a, b: int = b) -> Tensor:
+            logits = (train[a][index] @ weights[a].T) @ (train[b][index] @ weights[b].T).T
+            return F.cross_entropy(logits, torch.arange(len(index)))
+
+        batches = ReplayBatches(
+            config.train_size,
+            config.batch_size,
+            lambda: torch.randperm(config.train_size, generator=generator),
+            generators=(generator,),
+        )
+        callbacks = [batches.tracker()]
+        if method == "dns":
+            projectors = {m: moments.projectors(m) for m in (a, b)}
+            callbacks.append(NullSpaceProjection([(weights[m], *projectors[m]) for m in (a, b)]))
+        weights.train()
+        fit_objective(
+            weights,
+            objective,
+            batches,
+            epochs=config.epochs,
+            param_groups=[{"params": [weights[a], weights[b]]}],
+            optimizer=lambda groups: torch.optim.SGD(groups, lr=config.lr, momentum=0.9),
+            engine=EngineOptions(accelerator="cpu", seed=config.seed),
+            callbacks=callbacks,
+        )
         with torch.no_grad():
             moments.update(a, train[a], train[b] @ weights[b].T)
             moments.update(b, train[b], train[a] @ weights[a].T)

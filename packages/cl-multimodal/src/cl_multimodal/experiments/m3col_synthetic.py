@@ -2,7 +2,8 @@
 
 Synthesized data (the CPU check of methods.md): class means in a 16-d latent, each sample a class
 mean plus noise, seen through two fixed random linear "modalities" (24-d and 32-d) with their own
-noise; few labelled samples, so the contrastive term has something to regularise.
+noise; few labelled samples, so the contrastive term has something to regularise. Training runs
+on the kernel's engine (one CPU process); batch order and mixup draw from one seeded generator.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
+from cl_core.engine_options import EngineOptions
 from cl_multimodal.m3col import CONTRASTIVE_TERMS, FusionClassifier, m3col_loss
 
 
@@ -46,6 +49,9 @@ def _two_views(config: TwoViewConfig, generator: torch.Generator):
 def compare_m3col(config: TwoViewConfig) -> dict[str, dict[str, float]]:
     """Test accuracy of the fusion head (``fusion_acc``) and of each unimodal head for every
     contrastive term in ``("m3co", "clip", "none")``, all from the same data and seed."""
+    from cl_core.training import fit_objective
+    from cl_core.training.replay import ReplayBatches
+
     generator = torch.Generator().manual_seed(config.seed)
     sample = _two_views(config, generator)
     train, test = sample(config.train_size), sample(config.test_size)
@@ -53,23 +59,36 @@ def compare_m3col(config: TwoViewConfig) -> dict[str, dict[str, float]]:
     for term in CONTRASTIVE_TERMS:
         torch.manual_seed(config.seed)
         model = FusionClassifier(24, 32, config.classes)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
-        for epoch in range(config.epochs):
-            order = torch.randperm(config.train_size, generator=generator)
-            for start in range(0, config.train_size - config.batch_size + 1, config.batch_size):
-                index = order[start : start + config.batch_size]
-                loss = m3col_loss(
-                    model,
-                    train[0][index],
-                    train[1][index],
-                    train[2][index],
-                    contrastive=term,
-                    mixup_phase=epoch < config.mixup_fraction * config.epochs,
-                    generator=generator,
-                )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        batches = ReplayBatches(
+            config.train_size,
+            config.batch_size,
+            lambda: torch.randperm(config.train_size, generator=generator),
+            generators=(generator,),
+        )
+
+        def objective(
+            model: FusionClassifier, index: Tensor, term: str = term, batches=batches
+        ) -> Tensor:
+            return m3col_loss(
+                model,
+                train[0][index],
+                train[1][index],
+                train[2][index],
+                contrastive=term,
+                mixup_phase=batches.epoch < config.mixup_fraction * config.epochs,
+                generator=generator,
+            )
+
+        fit_objective(
+            model,
+            objective,
+            batches,
+            epochs=config.epochs,
+            lr=config.lr,
+            weight_decay=1e-4,
+            engine=EngineOptions(accelerator="cpu", seed=config.seed),
+            callbacks=[batches.tracker()],
+        )
         with torch.no_grad():
             fusion, head_a, head_b, _, _ = model(test[0], test[1])
         results[term] = {

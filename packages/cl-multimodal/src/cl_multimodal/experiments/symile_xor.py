@@ -11,6 +11,10 @@ linear maps :math:`\{0,1\}^d \to \mathbb{R}^{16}`. Zero-shot prediction of :math
 :math:`(a, b)` ranks all :math:`2^d` candidate values of :math:`c`: Symile scores
 :math:`\mathrm{MIP}(f_a(a), f_b(b), f_c(c'))` (:func:`cl_core.losses.symile_zero_shot_scores`),
 pairwise CLIP scores :math:`f_a(a)^\top f_c(c') + f_b(b)^\top f_c(c')`. Chance is :math:`2^{-d}`.
+
+Training runs on the kernel's engine (:func:`cl_core.training.fit_objective`, one CPU process:
+the toy's data and generator live on the CPU); the batch order and Symile's negatives draw from
+one seeded generator, as in the authors' loop.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cl_core.engine_options import EngineOptions
 from cl_core.losses import clip_loss, symile, symile_zero_shot_scores
 
 
@@ -64,9 +69,9 @@ class _Encoders(nn.Module):
         return [F.normalize(m(x), dim=-1) for m, x in zip(self.maps, modalities, strict=True)]
 
 
-def _pairwise_clip_loss(reps: list[Tensor], scale: Tensor) -> Tensor:
+def _pairwise_clip_loss(reps: list[Tensor], scale: Tensor, gather: bool) -> Tensor:
     pairs = itertools.combinations(reps, 2)
-    return sum(clip_loss(x, y, scale, normalize=False) for x, y in pairs) / 3
+    return sum(clip_loss(x, y, scale, normalize=False, gather=gather) for x, y in pairs) / 3
 
 
 def train_and_score_xor(method: str, config: XorConfig) -> dict[str, float]:
@@ -74,32 +79,49 @@ def train_and_score_xor(method: str, config: XorConfig) -> dict[str, float]:
     predicting c from (a, b), plus the chance level and the final training loss."""
     if method not in ("symile", "clip"):
         raise ValueError(f"method must be 'symile' or 'clip', got {method!r}")
+    from cl_core.training import fit_objective, gather_negatives
+    from cl_core.training.replay import ReplayBatches
+
     generator = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
     train = xor_triples(config.train_size, config.bits, generator)
     test = xor_triples(config.test_size, config.bits, generator)
     model = _Encoders(config.bits, config.dim)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    loss = torch.tensor(0.0)
-    for _ in range(config.epochs):
-        order = torch.randperm(config.train_size, generator=generator)
-        for start in range(0, config.train_size - config.batch_size + 1, config.batch_size):
-            index = order[start : start + config.batch_size]
-            reps = model(*(m[index] for m in train))
-            scale = model.log_scale.exp()
-            if method == "symile":
-                loss = symile(
-                    *reps,
-                    logit_scale=scale,
-                    negatives=config.negatives,
-                    normalize=False,
-                    generator=generator,
-                )
-            else:
-                loss = _pairwise_clip_loss(reps, scale)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    last = {"loss": torch.tensor(0.0)}
+
+    def objective(model: _Encoders, index: Tensor) -> Tensor:
+        reps = model(*(m[index] for m in train))
+        scale = model.log_scale.exp()
+        if method == "symile":
+            loss = symile(
+                *reps,
+                logit_scale=scale,
+                negatives=config.negatives,
+                normalize=False,
+                generator=generator,
+            )
+        else:
+            loss = _pairwise_clip_loss(reps, scale, gather_negatives())
+        last["loss"] = loss.detach()
+        return loss
+
+    batches = ReplayBatches(
+        config.train_size,
+        config.batch_size,
+        lambda: torch.randperm(config.train_size, generator=generator),
+        generators=(generator,),
+    )
+    fit_objective(
+        model,
+        objective,
+        batches,
+        epochs=config.epochs,
+        lr=config.lr,
+        weight_decay=0.01,
+        engine=EngineOptions(accelerator="cpu", seed=config.seed),
+        callbacks=[batches.tracker()],
+    )
+    loss = last["loss"]
     return {
         "zero_shot_acc": _zero_shot_accuracy(model, test, method, config.bits),
         "chance": 1.0 / 2**config.bits,

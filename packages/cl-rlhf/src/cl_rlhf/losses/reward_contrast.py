@@ -31,6 +31,7 @@ def reward_contrast_loss(
     *,
     views: ContrastViews = "pairs",
     temperature: float = 0.05,
+    gather: bool = False,
 ) -> Tensor:
     r"""InfoNCE between two dropout views of a batch of preference pairs.
 
@@ -51,6 +52,9 @@ def reward_contrast_loss(
         second_rejected: second-pass representations of the rejected responses, shape (N, H).
         views: ``"pairs"`` or ``"differences"``.
         temperature: :math:`\tau > 0` (SimCSE uses 0.05).
+        gather: data-parallel training: every local item picks its second pass among the
+            second-pass items of all processes (:func:`cl_core.losses.info_nce` with ``gather``),
+            so N is the global batch.
 
     Returns:
         A scalar loss.
@@ -74,7 +78,7 @@ def reward_contrast_loss(
     first, second = contrast_views(
         first_chosen, first_rejected, second_chosen, second_rejected, views=views
     )
-    return info_nce(first, second, temperature=temperature)
+    return info_nce(first, second, temperature=temperature, gather=gather)
 
 
 def contrast_views(

@@ -77,6 +77,7 @@ def swav_loss(
     temperature: float = 0.1,
     epsilon: float = 0.05,
     iterations: int = 3,
+    gather: bool = False,
 ) -> Tensor:
     r"""Swapped-prediction loss of two views against shared prototypes (module docstring).
 
@@ -90,6 +91,9 @@ def swav_loss(
         temperature: softmax temperature :math:`\tau > 0` (SwAV uses 0.1).
         epsilon: Sinkhorn regularisation :math:`\varepsilon > 0`.
         iterations: Sinkhorn iterations, >= 1.
+        gather: data-parallel training: the codes are the Sinkhorn assignment of the scores of
+            every process's batch (equipartition over the global batch, as SwAV does across
+            GPUs); each process predicts the codes of its own rows.
 
     Returns:
         A scalar loss.
@@ -111,15 +115,24 @@ def swav_loss(
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     anchors = F.normalize(prototypes, dim=1)
-    codes_first = sinkhorn_knopp(
-        F.normalize(first, dim=1) @ anchors.t(), epsilon=epsilon, iterations=iterations
-    )
-    codes_second = sinkhorn_knopp(
-        F.normalize(second, dim=1) @ anchors.t(), epsilon=epsilon, iterations=iterations
+    codes_first, codes_second = (
+        _codes(F.normalize(view, dim=1) @ anchors.t(), epsilon, iterations, gather)
+        for view in (first, second)
     )
     return swapped_prediction_loss(
         first, second, prototypes, codes_first, codes_second, temperature=temperature
     )
+
+
+def _codes(scores: Tensor, epsilon: float, iterations: int, gather: bool) -> Tensor:
+    """Sinkhorn codes of the local rows, over the local or the gathered global batch."""
+    if not gather:
+        return sinkhorn_knopp(scores, epsilon=epsilon, iterations=iterations)
+    from cl_core.distributed import gather_no_grad, rank_offset
+
+    codes = sinkhorn_knopp(gather_no_grad(scores), epsilon=epsilon, iterations=iterations)
+    offset = rank_offset(scores.shape[0])
+    return codes[offset : offset + scores.shape[0]]
 
 
 def swapped_prediction_loss(
@@ -177,8 +190,8 @@ class SwAVLoss(nn.Module):
 
     Example:
         >>> loss = SwAVLoss(8, num_prototypes=4)
-        >>> loss(torch.randn(5, 8), torch.randn(5, 8)).backward()
-        >>> loss.prototypes.grad.shape
+        >>> value = loss(torch.randn(5, 8), torch.randn(5, 8))
+        >>> torch.autograd.grad(value, loss.prototypes)[0].shape
         torch.Size([4, 8])
     """
 
@@ -202,8 +215,8 @@ class SwAVLoss(nn.Module):
         self.epsilon = epsilon
         self.iterations = iterations
 
-    def forward(self, first: Tensor, second: Tensor) -> Tensor:
-        """The swapped-prediction loss of the two views."""
+    def forward(self, first: Tensor, second: Tensor, *, gather: bool = False) -> Tensor:
+        """The swapped-prediction loss of the two views (``gather``: as in :func:`swav_loss`)."""
         return swav_loss(
             first,
             second,
@@ -211,4 +224,5 @@ class SwAVLoss(nn.Module):
             temperature=self.temperature,
             epsilon=self.epsilon,
             iterations=self.iterations,
+            gather=gather,
         )

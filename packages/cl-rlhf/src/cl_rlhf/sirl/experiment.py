@@ -14,6 +14,9 @@ arXiv:2301.00810. Protocol (all data simulated, :mod:`cl_rlhf.sirl.gridworld`):
 4. Pairwise accuracy is measured on fresh correlated pairs (in distribution) and on pairs whose
    spurious scalar is independent of the reward (shift). A linear probe (ridge) from
    :math:`\\phi` to the causal features reports how much of them the representation holds.
+
+Both networks train on the kernel's engine (:func:`cl_core.training.fit_objective`), one CPU
+process by default.
 """
 
 from __future__ import annotations
@@ -23,10 +26,18 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from cl_core.engine_options import EngineOptions
 from cl_core.threads import torch_threads
 from cl_rlhf.losses import TRIPLET_PAIRS, similarity_query_loss
 from cl_rlhf.sirl.gridworld import GridworldConfig, Trajectories, simulate_trajectories
-from cl_rlhf.training import HeadTrainConfig, reward_margins, train_reward_head
+from cl_rlhf.training import (
+    HEAD_ENGINE,
+    HeadTrainConfig,
+    chained_order_loader,
+    continue_random_stream,
+    reward_margins,
+    train_reward_head,
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ def train_similarity_encoder(
     learning_rate: float = 3e-3,
     batch_size: int = 256,
     seed: int = 0,
+    engine: EngineOptions = HEAD_ENGINE,
 ) -> nn.Module:
     """Fit an MLP :math:`\\phi` to answered triplet queries (:func:`similarity_query_loss`).
 
@@ -113,29 +125,37 @@ def train_similarity_encoder(
         hidden_dim: hidden width.
         epochs: passes over the queries.
         learning_rate: Adam learning rate.
-        batch_size: queries per step.
+        batch_size: queries per step (the last batch of an epoch may be smaller).
         seed: seeds the initialisation and the order.
+        engine: devices, processes, precision (default: one CPU process).
 
     Returns:
         The trained :math:`\\phi` (eval mode), mapping (N, D) to (N, feature_dim).
     """
-    generator = torch.Generator().manual_seed(seed)
+    from cl_core.training import fit_objective
+
+    def objective(encoder: nn.Module, rows: Tensor) -> Tensor:
+        index = rows.cpu()
+        return similarity_query_loss(
+            *(encoder(items[index].to(rows.device)) for items in (first, second, third)),
+            answers[index].to(rows.device),
+        )
+
     with torch_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         encoder = nn.Sequential(
             nn.Linear(first.shape[1], hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, feature_dim)
         )
-        optimizer = torch.optim.Adam(encoder.parameters(), lr=learning_rate)
-        for _ in range(epochs):
-            order = torch.randperm(first.shape[0], generator=generator)
-            for start in range(0, first.shape[0], batch_size):
-                rows = order[start : start + batch_size]
-                loss = similarity_query_loss(
-                    encoder(first[rows]), encoder(second[rows]), encoder(third[rows]), answers[rows]
-                )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        fit_objective(
+            encoder,
+            objective,
+            chained_order_loader(first.shape[0], batch_size, torch.Generator().manual_seed(seed)),
+            epochs=epochs,
+            lr=learning_rate,
+            optimizer=lambda groups: torch.optim.Adam(groups, lr=learning_rate),
+            engine=engine.with_changes(seed=seed),
+            callbacks=[continue_random_stream()],
+        )
     return encoder.eval()
 
 
