@@ -199,7 +199,6 @@ class ObjectiveModule(pl.LightningModule):
         self.epoch_losses: list[float] = []
         self._loss_sum: Tensor | None = None
         self._loss_count = 0
-        self._logging = True
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         output = self.objective(self.model, batch)
@@ -209,17 +208,11 @@ class ObjectiveModule(pl.LightningModule):
         detached = loss.detach().float()
         self._loss_sum = detached if self._loss_sum is None else self._loss_sum + detached
         self._loss_count += 1
-        if self._logging:
-            self.log("train/loss", detached, prog_bar=True, batch_size=1)
-            for name, value in logs.items():
-                self.log(f"train/{name}", value, batch_size=1)
+        # Logged even without a logger: callbacks (early stopping, ...) read callback_metrics.
+        self.log("train/loss", detached, prog_bar=True, batch_size=1)
+        for name, value in logs.items():
+            self.log(f"train/{name}", value, batch_size=1)
         return loss
-
-    def on_fit_start(self) -> None:
-        # A bare trainer (no logger, no progress bar) has no one to log to; Lightning's logging
-        # machinery costs milliseconds per step, which small benchmark fits would pay for nothing.
-        trainer = self.trainer
-        self._logging = bool(trainer.loggers) or trainer.progress_bar_callback is not None
 
     def on_train_epoch_end(self) -> None:
         if self._loss_count:
