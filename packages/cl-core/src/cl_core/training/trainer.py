@@ -115,6 +115,8 @@ def make_trainer(
     )
     check_engine(options)
     sync_batchnorm, batchnorm_callbacks = sync_batchnorm_setup(options, sync_batchnorm)
+    # Lightning's model summary cannot size bf16/fp16 models and warns instead: skip it there.
+    trainer_kwargs.setdefault("enable_model_summary", precision in ("32-true", "64-true"))
     out = Path(out_dir)
     pl.seed_everything(seed, workers=True, verbose=False)
     loggers: list[Logger] = [CSVLogger(out, name="logs", version="")]
