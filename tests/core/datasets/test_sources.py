@@ -241,6 +241,17 @@ def test_data_dir_may_be_the_data_sets_own_folder_or_hold_its_last_part(tmp_path
     assert resolve_dataset(name, tmp_path / "root") == short
 
 
+def test_a_named_data_folder_that_does_not_exist_is_an_error_even_when_installed(
+    tmp_path, monkeypatch
+):
+    installed = _with_marker(tmp_path / "installed")
+    name = _toy(monkeypatch, (), installed=(InstalledLocation(str(installed)),))
+    assert resolve_dataset(name) == installed
+    with pytest.raises(DataUnavailableError, match="is not a directory") as error:
+        resolve_dataset(name, tmp_path / "typo")
+    assert "\n" not in str(error.value)
+
+
 def test_installed_locations_expand_environment_variables(tmp_path, monkeypatch):
     prefix = _with_marker(tmp_path / "prefix" / "pkg")
     name = _toy(monkeypatch, (), installed=(InstalledLocation("$TOY_PREFIX/pkg"),))

@@ -63,6 +63,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
+from cl_core.cli import UserFacingError
 from cl_core.evaluation import knn_accuracy
 from cl_core.io import atomic_path, atomic_write_text
 from cl_vision.data import ImageSplit, balanced_indices
@@ -511,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = load_fashion_mnist_split(
             args.data_dir, train_limit=args.train_limit, test_limit=args.test_limit, seed=0
         )
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, UserFacingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)

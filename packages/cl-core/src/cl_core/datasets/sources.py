@@ -527,10 +527,14 @@ def resolve_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -
 
     Raises:
         ValueError: unknown ``name``.
+        DataUnavailableError: ``data_dir`` is given but is not a folder.
         DataUnavailableError: absent and not downloadable (offline, failed or unverified
             download); one line naming the ways to get it.
     """
     source = _source(name)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        # A folder the user named explicitly must exist; another copy would hide the mistake.
+        raise DataUnavailableError(f"data folder {data_dir} is not a directory")
     folder = _find_local(source, None if data_dir is None else Path(data_dir))
     if folder is not None:
         return folder
