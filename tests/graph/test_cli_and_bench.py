@@ -70,7 +70,11 @@ def test_train_graph_writes_embeddings_and_results(heco_dir, tmp_path):
     assert report["data_card"].startswith("Real:")
 
 
-def test_missing_data_gives_one_line_error(tmp_path, capsys):
+def test_missing_data_gives_one_line_error(tmp_path, capsys, monkeypatch):
+    # Nowhere else either: no shared data folder, an empty cache, no download.
+    monkeypatch.delenv("CL_DATA_DIR", raising=False)
+    monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL_OFFLINE", "1")
     args = parse(
         ["graph", "--dataset", "acm", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]
     )
